@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func migrateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "migrate",
+		Short: "apply pending database migrations and exit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			s, err := openServices(cfg) // opening migrates
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			names, err := s.DB.AppliedMigrations(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "database %s is at migration %s (%d applied)\n", cfg.DB.Path, names[len(names)-1], len(names))
+			return nil
+		},
+	}
+}
+
+func tokenCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "manage operator API tokens"}
+	var role, name string
+	create := &cobra.Command{
+		Use:   "create --role ROLE --name NAME",
+		Short: "print a new API token once (only its hash is stored)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			s, err := openServices(cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			secret, t, err := s.Tokens.CreateToken(cmd.Context(), role, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), secret)
+			fmt.Fprintf(cmd.ErrOrStderr(), "token %d for %s (%s) created; it is shown only now, keep it safe\n", t.ID, t.Name, t.Role)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&role, "role", "", "operator or leader")
+	create.Flags().StringVar(&name, "name", "", "who the token is for")
+	_ = create.MarkFlagRequired("role")
+	_ = create.MarkFlagRequired("name")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+func backupCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "backup FILE",
+		Short: "write a consistent copy of the database to FILE while the service runs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := loadConfig(cmd, nil)
+			if err != nil {
+				return err
+			}
+			s, err := openServices(cfg)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			if err := s.DB.Backup(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s\n", cfg.DB.Path, args[0])
+			return nil
+		},
+	}
+}

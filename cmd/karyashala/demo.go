@@ -1,0 +1,24 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/karyashala/karyashala/config"
+	"github.com/karyashala/karyashala/demo"
+	"github.com/karyashala/karyashala/domain"
+)
+
+func loadDemo(ctx context.Context, s *services, cfg config.Config) error {
+	loaded, err := demo.Load(ctx, demo.Services{Members: s.Members, Workshops: s.Workshops, Tasks: s.Tasks, Ledger: s.Ledger,
+		Trainings: s.Trainings, Complaints: s.Complaints}, s.DB.Now())
+	if err != nil {
+		return err
+	}
+	if loaded {
+		slog.Info("demo data loaded", "leader", domain.MaskPhone(demo.LeaderPhone), "worker", domain.MaskPhone(demo.WorkerPhone))
+	} else {
+		slog.Info("demo data not loaded: the database already has a workshop", "db", cfg.DB.Path)
+	}
+	return nil
+}

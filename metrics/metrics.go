@@ -1,0 +1,67 @@
+// Package metrics holds Karyashala's Prometheus collectors: HTTP request
+// counts and latencies per route, and domain counters every channel bumps.
+package metrics
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Registry is the registry /metrics serves; a package-level one keeps
+// wiring simple, since there is one service per process.
+var Registry = prometheus.NewRegistry()
+
+var (
+	// Requests counts HTTP requests by route pattern, method and status.
+	Requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "karyashala_http_requests_total",
+		Help: "HTTP requests by route, method and status code.",
+	}, []string{"route", "method", "code"})
+	// Latency observes HTTP handling time by route pattern.
+	Latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "karyashala_http_request_seconds",
+		Help:    "HTTP request handling time by route.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "method"})
+	// Events counts domain events: complaint_created, task_accepted,
+	// work_reported, work_approved, payout, sms_in, sms_out_sent,
+	// sms_out_failed, ussd_hop and so on.
+	Events = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "karyashala_events_total",
+		Help: "Domain events by kind.",
+	}, []string{"event"})
+)
+
+func init() {
+	Registry.MustRegister(Requests, Latency, Events,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+}
+
+// Inc bumps the domain event counter.
+func Inc(event string) { Events.WithLabelValues(event).Inc() }
+
+// Middleware records every request under its route pattern (not its path,
+// so /api/v1/complaints/C1042 does not make a series per complaint).
+func Middleware(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	route := c.Route().Path
+	if route == "" || route == "/" && c.Path() != "/" {
+		route = "unmatched"
+	}
+	code := c.Response().StatusCode()
+	if err != nil {
+		if fe, ok := err.(*fiber.Error); ok {
+			code = fe.Code
+		} else if code < 400 {
+			code = fiber.StatusInternalServerError
+		}
+	}
+	Requests.WithLabelValues(route, c.Method(), strconv.Itoa(code)).Inc()
+	Latency.WithLabelValues(route, c.Method()).Observe(time.Since(start).Seconds())
+	return err
+}

@@ -1,0 +1,143 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+var _ domain.LedgerService = (*LedgerService)(nil)
+
+// LedgerService books payouts against earnings.
+type LedgerService struct{ db *DB }
+
+// NewLedgerService returns the ledger service on db.
+func NewLedgerService(db *DB) *LedgerService { return &LedgerService{db: db} }
+
+// Pay returns a member's figures.
+func (s *LedgerService) Pay(ctx context.Context, memberID int64) (*domain.PayFigures, error) {
+	p := &domain.PayFigures{MemberID: memberID}
+	var n int
+	if err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE id = ?`, memberID).Scan(&n); err != nil {
+		return nil, err
+	} else if n == 0 {
+		return nil, domain.Errorf(domain.ENOTFOUND, "member %d not found", memberID)
+	}
+	err := s.db.r.QueryRowContext(ctx, `SELECT
+		COALESCE((SELECT SUM(amount_minor) FROM work_reports WHERE member_id = ? AND status = 'pending'), 0),
+		COALESCE((SELECT SUM(amount_minor) FROM ledger WHERE member_id = ? AND kind = 'earning'), 0),
+		COALESCE((SELECT SUM(amount_minor) FROM ledger WHERE member_id = ? AND kind = 'payout'), 0)`,
+		memberID, memberID, memberID).Scan(&p.Pending, &p.Approved, &p.Paid)
+	if err != nil {
+		return nil, fmt.Errorf("pay figures of member %d: %w", memberID, err)
+	}
+	p.Earned = p.Pending + p.Approved
+	p.Balance = p.Approved - p.Paid
+	return p, nil
+}
+
+func balance(ctx context.Context, tx *sql.Tx, memberID int64) (int64, error) {
+	var b int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE kind WHEN 'earning' THEN amount_minor ELSE -amount_minor END), 0) FROM ledger WHERE member_id = ?`, memberID).Scan(&b)
+	return b, err
+}
+
+// RecordPayout books a payment. The balance is read and the payout written
+// in one write transaction, and write transactions are serialised, so two
+// payouts can never together overdraw.
+func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by string) (*domain.LedgerEntry, error) {
+	if p.AmountMinor <= 0 {
+		return nil, domain.Errorf(domain.EINVALID, "amount_minor: must be a positive whole number of minor units, not %d", p.AmountMinor)
+	}
+	p.Reference = strings.TrimSpace(p.Reference)
+	e := &domain.LedgerEntry{MemberID: p.MemberID, Kind: domain.EntryPayout, AmountMinor: p.AmountMinor, Reference: p.Reference, Note: p.Note, CreatedBy: by, CreatedAt: s.db.now()}
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		if p.Reference != "" {
+			prev, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryCols+` FROM ledger WHERE reference = ?`, p.Reference))
+			if err == nil {
+				if prev.MemberID != p.MemberID || prev.AmountMinor != p.AmountMinor {
+					return domain.Errorf(domain.ECONFLICT, "reference: %q was already used for another payout (entry %d)", p.Reference, prev.ID)
+				}
+				e = prev
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE id = ?`, p.MemberID).Scan(&n); err != nil {
+			return err
+		} else if n == 0 {
+			return domain.Errorf(domain.ENOTFOUND, "member %d not found", p.MemberID)
+		}
+		b, err := balance(ctx, tx, p.MemberID)
+		if err != nil {
+			return err
+		}
+		if p.AmountMinor > b {
+			return domain.Errorf(domain.ECONFLICT, "amount_minor: %d is more than the balance of %d; pay at most the balance", p.AmountMinor, b)
+		}
+		var ref any
+		if p.Reference != "" {
+			ref = p.Reference
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO ledger (member_id, kind, amount_minor, reference, note, created_by, created_at) VALUES (?, 'payout', ?, ?, ?, ?, ?) RETURNING id`,
+			p.MemberID, p.AmountMinor, ref, p.Note, by, fmtTime(e.CreatedAt)).Scan(&e.ID)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("record payout for member %d: %w", p.MemberID, err)
+	}
+	return e, nil
+}
+
+const entryCols = `id, member_id, kind, amount_minor, COALESCE(work_report_id, 0), COALESCE(reference, ''), note, created_by, created_at`
+
+func scanEntry(row interface{ Scan(...any) error }) (*domain.LedgerEntry, error) {
+	var e domain.LedgerEntry
+	var created string
+	if err := row.Scan(&e.ID, &e.MemberID, &e.Kind, &e.AmountMinor, &e.WorkReportID, &e.Reference, &e.Note, &e.CreatedBy, &created); err != nil {
+		return nil, err
+	}
+	e.CreatedAt = parseTime(created)
+	return &e, nil
+}
+
+// Entries lists a member's ledger newest first.
+func (s *LedgerService) Entries(ctx context.Context, memberID int64, cursor string, lim int) ([]*domain.LedgerEntry, string, error) {
+	before, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	lim = limit(lim)
+	q := `SELECT ` + entryCols + ` FROM ledger WHERE member_id = ?`
+	args := []any{memberID}
+	if before > 0 {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, lim)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []*domain.LedgerEntry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	var last int64
+	if len(out) > 0 {
+		last = out[len(out)-1].ID
+	}
+	return out, nextCursor(len(out), lim, last), nil
+}

@@ -1,0 +1,243 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+var _ domain.MemberService = (*MemberService)(nil)
+
+// MemberService stores workers and leaders.
+type MemberService struct{ db *DB }
+
+// NewMemberService returns the member service on db.
+func NewMemberService(db *DB) *MemberService { return &MemberService{db: db} }
+
+const memberCols = `id, phone, name, lang, COALESCE(workshop_id, 0), role, status, created_at, updated_at`
+
+func scanMember(row interface{ Scan(...any) error }) (*domain.Member, error) {
+	var m domain.Member
+	var created, updated string
+	if err := row.Scan(&m.ID, &m.Phone, &m.Name, &m.Lang, &m.WorkshopID, &m.Role, &m.Status, &created, &updated); err != nil {
+		return nil, err
+	}
+	m.CreatedAt, m.UpdatedAt = parseTime(created), parseTime(updated)
+	return &m, nil
+}
+
+func (db *DB) checkLang(lang string) error {
+	for _, l := range db.Languages {
+		if l == lang {
+			return nil
+		}
+	}
+	return domain.Errorf(domain.EINVALID, "lang: %q is not one of the configured languages (%s)", lang, strings.Join(db.Languages, ", "))
+}
+
+// CreateMember adds a member.
+func (s *MemberService) CreateMember(ctx context.Context, m *domain.Member) error {
+	if m.Lang == "" {
+		m.Lang = s.db.Languages[0]
+	}
+	if m.Role == "" {
+		m.Role = domain.RoleWorker
+	}
+	if m.Status == "" {
+		m.Status = domain.MemberActive
+	}
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	if err := s.db.checkLang(m.Lang); err != nil {
+		return err
+	}
+	now := s.db.now()
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		if m.WorkshopID != 0 {
+			if err := workshopExists(ctx, tx, m.WorkshopID); err != nil {
+				return err
+			}
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO members (phone, name, lang, workshop_id, role, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			m.Phone, m.Name, m.Lang, nullID(m.WorkshopID), m.Role, m.Status, fmtTime(now), fmtTime(now)).Scan(&m.ID)
+	})
+	if isUnique(err) {
+		return domain.Errorf(domain.ECONFLICT, "phone %s is already registered", domain.MaskPhone(m.Phone))
+	} else if err != nil {
+		return fmt.Errorf("create member: %w", err)
+	}
+	m.CreatedAt, m.UpdatedAt = now, now
+	return nil
+}
+
+// Register signs a worker up from her own phone.
+func (s *MemberService) Register(ctx context.Context, phone, name, lang string, workshopID int64, open bool) (*domain.Member, error) {
+	status := domain.MemberPending
+	if open {
+		status = domain.MemberActive
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, domain.Errorf(domain.EINVALID, "name: required")
+	}
+	m := &domain.Member{Phone: phone, Name: name, Lang: lang, WorkshopID: workshopID, Role: domain.RoleWorker, Status: status}
+	if err := s.CreateMember(ctx, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// MemberByID returns one member.
+func (s *MemberService) MemberByID(ctx context.Context, id int64) (*domain.Member, error) {
+	m, err := scanMember(s.db.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "member %d not found", id)
+	}
+	return m, err
+}
+
+// MemberByPhone returns the member registered with phone.
+func (s *MemberService) MemberByPhone(ctx context.Context, phone string) (*domain.Member, error) {
+	m, err := scanMember(s.db.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE phone = ?`, phone))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "phone %s is not registered", domain.MaskPhone(phone))
+	}
+	return m, err
+}
+
+// FindMembers lists members oldest first.
+func (s *MemberService) FindMembers(ctx context.Context, f domain.MemberFilter) ([]*domain.Member, string, error) {
+	after, err := parseCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	lim := limit(f.Limit)
+	q := `SELECT ` + memberCols + ` FROM members WHERE id > ?`
+	args := []any{after}
+	if f.Role != "" {
+		q += ` AND role = ?`
+		args = append(args, f.Role)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	q += ` ORDER BY id LIMIT ?`
+	args = append(args, lim)
+	rows, err := s.db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []*domain.Member
+	for rows.Next() {
+		m, err := scanMember(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	var last int64
+	if len(out) > 0 {
+		last = out[len(out)-1].ID
+	}
+	return out, nextCursor(len(out), lim, last), nil
+}
+
+// UpdateMember changes a member's fields.
+func (s *MemberService) UpdateMember(ctx context.Context, id int64, u domain.MemberUpdate) (*domain.Member, error) {
+	m, err := s.MemberByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u.Name != nil {
+		m.Name = strings.TrimSpace(*u.Name)
+	}
+	if u.Lang != nil {
+		if err := s.db.checkLang(*u.Lang); err != nil {
+			return nil, err
+		}
+		m.Lang = *u.Lang
+	}
+	if u.WorkshopID != nil {
+		m.WorkshopID = *u.WorkshopID
+	}
+	if u.Role != nil {
+		m.Role = *u.Role
+	}
+	if u.Status != nil {
+		m.Status = *u.Status
+	}
+	if err := m.Validate(); err != nil {
+		return nil, err
+	}
+	m.UpdatedAt = s.db.now()
+	err = s.db.write(ctx, func(tx *sql.Tx) error {
+		if m.WorkshopID != 0 {
+			if err := workshopExists(ctx, tx, m.WorkshopID); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE members SET name = ?, lang = ?, workshop_id = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`,
+			m.Name, m.Lang, nullID(m.WorkshopID), m.Role, m.Status, fmtTime(m.UpdatedAt), id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("update member %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// SetLanguage remembers a phone's language, and a member's too.
+func (s *MemberService) SetLanguage(ctx context.Context, phone, lang string) error {
+	if err := s.db.checkLang(lang); err != nil {
+		return err
+	}
+	now := fmtTime(s.db.now())
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO phone_langs (phone, lang, updated_at) VALUES (?, ?, ?)
+			ON CONFLICT (phone) DO UPDATE SET lang = excluded.lang, updated_at = excluded.updated_at`, phone, lang, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE members SET lang = ?, updated_at = ? WHERE phone = ?`, lang, now, phone)
+		return err
+	})
+}
+
+// Language returns the phone's remembered language, or "".
+func (s *MemberService) Language(ctx context.Context, phone string) (string, error) {
+	var lang string
+	err := s.db.r.QueryRowContext(ctx, `SELECT lang FROM phone_langs WHERE phone = ?
+		UNION ALL SELECT lang FROM members WHERE phone = ? LIMIT 1`, phone, phone).Scan(&lang)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return lang, err
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+func workshopExists(ctx context.Context, tx *sql.Tx, id int64) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM workshops WHERE id = ?`, id).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "workshop %d not found", id)
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+var _ domain.MessageService = (*MessageService)(nil)
+
+// MessageService stores the SMS log, the outbox and opt-outs.
+type MessageService struct{ db *DB }
+
+// NewMessageService returns the message service on db.
+func NewMessageService(db *DB) *MessageService { return &MessageService{db: db} }
+
+const messageCols = `id, direction, provider, COALESCE(provider_id, ''), phone, peer, text, lang, status, segments, error, attempts, next_attempt_at, COALESCE(complaint_id, 0), COALESCE(reply_to, 0), created_at, updated_at`
+
+func scanMessage(row interface{ Scan(...any) error }) (*domain.Message, error) {
+	var m domain.Message
+	var next sql.NullString
+	var created, updated string
+	if err := row.Scan(&m.ID, &m.Direction, &m.Provider, &m.ProviderID, &m.Phone, &m.Peer, &m.Text, &m.Lang, &m.Status, &m.Segments,
+		&m.Error, &m.Attempts, &next, &m.ComplaintID, &m.ReplyTo, &created, &updated); err != nil {
+		return nil, err
+	}
+	m.NextAttempt, m.CreatedAt, m.UpdatedAt = parseTimePtr(next), parseTime(created), parseTime(updated)
+	return &m, nil
+}
+
+// StoreInbound saves an inbound message once per provider id.
+func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*domain.Message, bool, error) {
+	if m.Phone == "" || m.Provider == "" {
+		return nil, false, domain.Errorf(domain.EINVALID, "an inbound message needs a phone and a provider")
+	}
+	now := s.db.now()
+	m.Direction, m.Status, m.CreatedAt, m.UpdatedAt = domain.DirIn, domain.MsgReceived, now, now
+	if m.Segments == 0 {
+		m.Segments, _ = domain.SMSSegments(m.Text)
+	}
+	var stored *domain.Message
+	dup := false
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		if m.ProviderID != "" {
+			prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, m.Provider, m.ProviderID))
+			if err == nil {
+				stored, dup = prev, true
+				return nil
+			} else if !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+		}
+		err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
+			VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?) RETURNING id`,
+			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now)).Scan(&m.ID)
+		stored = m
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("store inbound message: %w", err)
+	}
+	return stored, dup, nil
+}
+
+// enqueue writes an outbound message in tx: queued, or failed with reason
+// "opted out" when the phone sent STOP and force is false.
+func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m *domain.Message, force bool) error {
+	if m.Phone == "" {
+		return domain.Errorf(domain.EINVALID, "an outbound message needs a phone")
+	}
+	now := db.now()
+	m.Direction, m.Status, m.CreatedAt, m.UpdatedAt = domain.DirOut, domain.MsgQueued, now, now
+	m.Segments, _ = domain.SMSSegments(m.Text)
+	if !force {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM opt_outs WHERE phone = ?`, m.Phone).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			m.Status, m.Error = domain.MsgFailed, "opted out"
+		}
+	}
+	return tx.QueryRowContext(ctx, `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
+		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		m.Provider, m.Phone, m.Peer, m.Text, m.Lang, m.Status, m.Segments, m.Error, fmtTime(now), nullID(m.ComplaintID), nullID(m.ReplyTo), fmtTime(now), fmtTime(now)).Scan(&m.ID)
+}
+
+// Enqueue puts a message in the outbox.
+func (s *MessageService) Enqueue(ctx context.Context, m *domain.Message, force bool) error {
+	err := s.db.write(ctx, func(tx *sql.Tx) error { return s.db.enqueue(ctx, tx, m, force) })
+	if err != nil {
+		return fmt.Errorf("enqueue message: %w", err)
+	}
+	return nil
+}
+
+// MessageByID returns one message.
+func (s *MessageService) MessageByID(ctx context.Context, id int64) (*domain.Message, error) {
+	m, err := scanMessage(s.db.r.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "message %d not found", id)
+	}
+	return m, err
+}
+
+// FindMessages lists messages newest first.
+func (s *MessageService) FindMessages(ctx context.Context, f domain.MessageFilter) ([]*domain.Message, string, error) {
+	before, err := parseCursor(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	lim := limit(f.Limit)
+	q := `SELECT ` + messageCols + ` FROM messages WHERE 1 = 1`
+	var args []any
+	if before > 0 {
+		q += ` AND id < ?`
+		args = append(args, before)
+	}
+	if f.Direction != "" {
+		q += ` AND direction = ?`
+		args = append(args, f.Direction)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	if f.Phone != "" {
+		q += ` AND phone = ?`
+		args = append(args, f.Phone)
+	}
+	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, lim)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []*domain.Message
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	var last int64
+	if len(out) > 0 {
+		last = out[len(out)-1].ID
+	}
+	return out, nextCursor(len(out), lim, last), nil
+}
+
+// OptOut records STOP.
+func (s *MessageService) OptOut(ctx context.Context, phone string) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO opt_outs (phone, created_at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING`, phone, fmtTime(s.db.now()))
+		return err
+	})
+}
+
+// OptIn removes an opt-out.
+func (s *MessageService) OptIn(ctx context.Context, phone string) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM opt_outs WHERE phone = ?`, phone)
+		return err
+	})
+}
+
+// IsOptedOut reports whether the phone sent STOP.
+func (s *MessageService) IsOptedOut(ctx context.Context, phone string) (bool, error) {
+	var n int
+	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM opt_outs WHERE phone = ?`, phone).Scan(&n)
+	return n > 0, err
+}
+
+// OptOuts lists opted-out phones newest first. The cursor is the rowid of
+// the last row.
+func (s *MessageService) OptOuts(ctx context.Context, cursor string, lim int) ([]*domain.OptOut, string, error) {
+	before, err := parseCursor(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	lim = limit(lim)
+	q := `SELECT rowid, phone, created_at FROM opt_outs`
+	var args []any
+	if before > 0 {
+		q += ` WHERE rowid < ?`
+		args = append(args, before)
+	}
+	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY rowid DESC LIMIT ?`, append(args, lim)...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []*domain.OptOut
+	var last int64
+	for rows.Next() {
+		var o domain.OptOut
+		var created string
+		if err := rows.Scan(&last, &o.Phone, &created); err != nil {
+			return nil, "", err
+		}
+		o.CreatedAt = parseTime(created)
+		out = append(out, &o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	return out, nextCursor(len(out), lim, last), nil
+}
+
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
