@@ -202,8 +202,14 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 	if _, err := os.Stat(dst); err == nil {
 		return domain.Errorf(domain.ECONFLICT, "backup: %s already exists; choose a new file name", dst)
 	}
-	_, err := db.r.ExecContext(ctx, `VACUUM INTO ?`, dst)
+	// A connection of its own: the read pool is query_only, and the write
+	// connection must stay free for callbacks while the copy runs.
+	c, err := sql.Open("sqlite", dsn(db.path, false))
 	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, `VACUUM INTO ?`, dst); err != nil {
 		return fmt.Errorf("backup to %s: %w", dst, err)
 	}
 	return nil
