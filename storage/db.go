@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -33,6 +34,11 @@ type DB struct {
 	path string
 	w    *sql.DB // one connection: every write transaction
 	r    *sql.DB // read pool
+
+	jobs       chan *writeJob
+	closing    chan struct{}
+	writerDone chan struct{}
+	closeOnce  sync.Once
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -87,11 +93,20 @@ func Open(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
+	db.jobs, db.closing, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
+	go db.writer()
 	return db, nil
 }
 
-// Close closes both pools, checkpointing the WAL.
+// Close stops the writer after the batch in hand, then closes both pools,
+// checkpointing the WAL.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		if db.closing != nil {
+			close(db.closing)
+			<-db.writerDone
+		}
+	})
 	var errs []error
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
@@ -172,20 +187,129 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	return tx.Commit()
 }
 
-// write runs fn in a write transaction and commits it.
+// writeJob is one caller's write waiting for the group committer.
+type writeJob struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// maxBatch bounds how many callers share one commit.
+const maxBatch = 256
+
+var errClosed = errors.New("database is closed")
+
+// write runs fn in a write transaction and returns once it is committed (or
+// failed). Concurrent callers are group-committed: the single writer
+// goroutine runs every waiting fn in one transaction, each inside its own
+// savepoint so one caller's failure rolls back only its own changes, and
+// answers them all after the one fsync. Durability then costs one sync per
+// batch instead of one per request.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.jobs <- job:
+	case <-db.closing:
+		return errClosed
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
+	// Once handed over the job will run; wait for its outcome even if ctx
+	// ends meanwhile, so the caller never reports failure for a committed
+	// write.
+	return <-job.done
+}
+
+// writer is the single goroutine that owns the write connection.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	for {
+		var first *writeJob
+		select {
+		case first = <-db.jobs:
+		case <-db.closing:
+			return
+		}
+		batch := append(make([]*writeJob, 0, 16), first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-db.jobs:
+				batch = append(batch, j)
+			default:
+				break drain
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) runBatch(batch []*writeJob) {
+	errs := make([]error, len(batch))
+	finish := func(commitErr error) {
+		for i, j := range batch {
+			if errs[i] == nil && commitErr != nil {
+				errs[i] = commitErr
+			}
+			j.done <- errs[i]
+		}
+	}
+	tx, err := db.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		finish(fmt.Errorf("begin: %w", err))
+		return
+	}
+	single := len(batch) == 1
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if !single {
+			if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+				errs[i] = err
+				continue
+			}
+		}
+		errs[i] = runJob(j, tx)
+		if single {
+			break
+		}
+		if errs[i] != nil {
+			if _, err := tx.Exec("ROLLBACK TO job"); err != nil {
+				// The transaction is unusable: fail everyone.
+				tx.Rollback()
+				finish(fmt.Errorf("rollback to savepoint: %w", err))
+				return
+			}
+		}
+		if _, err := tx.Exec("RELEASE job"); err != nil {
+			tx.Rollback()
+			finish(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+	}
+	if single && errs[0] != nil {
+		tx.Rollback()
+		finish(nil)
+		return
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		finish(fmt.Errorf("commit: %w", err))
+		return
 	}
-	return nil
+	finish(nil)
+}
+
+// runJob runs one caller's fn, turning a panic into an error so one bad
+// write cannot take the writer (and every other caller) down.
+func runJob(j *writeJob, tx *sql.Tx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("write panicked: %v", r)
+		}
+	}()
+	return j.fn(tx)
 }
 
 // IntegrityCheck runs PRAGMA integrity_check and returns its verdict, "ok"

@@ -1,0 +1,284 @@
+// Package loadtest drives whole USSD journeys and inbound SMS against a
+// running Karyashala (or a do-nothing baseline server) over loopback HTTP
+// and reports throughput and latency percentiles. It is bounded in both
+// concurrency and duration and stops by itself.
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Options describe one run.
+type Options struct {
+	URL         string        // base URL of the server, loopback only
+	Mode        string        // "ussd", "sms" or "bare" (a GET / on a baseline server)
+	Concurrency int           // virtual users, each with one connection
+	Duration    time.Duration // how long to send
+	Journey     []string      // USSD inputs one hop after another; the session ends after the last
+	ServiceCode string
+	Token       string // callbacks.token, when the server needs one
+	Progress    io.Writer
+}
+
+// Result is what a run measured.
+type Result struct {
+	Mode     string
+	Requests int64
+	Errors   int64
+	Elapsed  time.Duration
+	P50      time.Duration
+	P99      time.Duration
+	P999     time.Duration
+	Max      time.Duration
+	FirstErr string
+}
+
+// PerSecond is the request rate.
+func (r Result) PerSecond() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
+
+func (r Result) String() string {
+	unit := "req/s"
+	switch r.Mode {
+	case "ussd":
+		unit = "hops/s"
+	case "sms":
+		unit = "msgs/s"
+	}
+	s := fmt.Sprintf("%-5s %9.0f %-6s  p50 %6.2fms  p99 %6.2fms  p999 %6.2fms  max %6.2fms  (%d requests, %d errors, %.1fs)",
+		r.Mode, r.PerSecond(), unit, ms(r.P50), ms(r.P99), ms(r.P999), ms(r.Max), r.Requests, r.Errors, r.Elapsed.Seconds())
+	if r.FirstErr != "" {
+		s += "\n      first error: " + r.FirstErr
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// CheckLoopback refuses any target that is not on this machine: load is
+// only ever sent to loopback addresses.
+func CheckLoopback(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("--url %q is not a URL like http://127.0.0.1:8080", raw)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--url %q: load is only sent to loopback addresses (127.0.0.1, ::1, localhost)", raw)
+	}
+	return nil
+}
+
+// Run sends load until the duration is over and returns what it measured.
+func Run(ctx context.Context, o Options) (Result, error) {
+	if err := CheckLoopback(o.URL); err != nil {
+		return Result{}, err
+	}
+	if o.Concurrency < 1 || o.Concurrency > 4096 {
+		return Result{}, fmt.Errorf("--concurrency %d is outside 1..4096", o.Concurrency)
+	}
+	if o.Duration <= 0 || o.Duration > 10*time.Minute {
+		return Result{}, fmt.Errorf("--duration %s is outside (0, 10m]", o.Duration)
+	}
+	if len(o.Journey) == 0 {
+		o.Journey = []string{"1", "1", "0", "2", "00"}
+	}
+	if o.ServiceCode == "" {
+		o.ServiceCode = "*384#"
+	}
+	tr := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency, IdleConnTimeout: time.Minute}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+
+	ctx, cancel := context.WithTimeout(ctx, o.Duration)
+	defer cancel()
+	var requests, errs atomic.Int64
+	var firstErr atomic.Value
+	lats := make([][]time.Duration, o.Concurrency)
+	start := time.Now()
+
+	stopProgress := make(chan struct{})
+	var pwg sync.WaitGroup
+	if o.Progress != nil {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			var last int64
+			for {
+				select {
+				case <-stopProgress:
+					fmt.Fprintln(o.Progress)
+					return
+				case <-t.C:
+					n := requests.Load()
+					fmt.Fprintf(o.Progress, "\r%-5s %5.0fs  %8d requests  %7d/s  %d errors   ", o.Mode, time.Since(start).Seconds(), n, n-last, errs.Load())
+					last = n
+				}
+			}
+		}()
+	}
+
+	var wg sync.WaitGroup
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			u := &user{o: o, client: client, id: w, rng: rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))}
+			lat := make([]time.Duration, 0, 4096)
+			for ctx.Err() == nil {
+				t0 := time.Now()
+				err := u.step(ctx)
+				if ctx.Err() != nil {
+					break // a request cut off by the end of the run is not counted
+				}
+				lat = append(lat, time.Since(t0))
+				requests.Add(1)
+				if err != nil {
+					errs.Add(1)
+					firstErr.CompareAndSwap(nil, err.Error())
+				}
+			}
+			lats[w] = lat
+		}(w)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopProgress)
+	pwg.Wait()
+
+	all := slices.Concat(lats...)
+	slices.Sort(all)
+	r := Result{Mode: o.Mode, Requests: requests.Load(), Errors: errs.Load(), Elapsed: elapsed}
+	if v, ok := firstErr.Load().(string); ok {
+		r.FirstErr = v
+	}
+	if len(all) > 0 {
+		r.P50, r.P99, r.P999, r.Max = pct(all, 0.50), pct(all, 0.99), pct(all, 0.999), all[len(all)-1]
+	}
+	return r, nil
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+// user is one virtual phone.
+type user struct {
+	o       Options
+	client  *http.Client
+	id      int
+	rng     *rand.Rand
+	session string
+	phone   string
+	hop     int
+	seq     int
+}
+
+func (u *user) step(ctx context.Context) error {
+	switch u.o.Mode {
+	case "ussd":
+		return u.ussdHop(ctx)
+	case "sms":
+		return u.sms(ctx)
+	default:
+		return u.get(ctx, u.o.URL+"/")
+	}
+}
+
+func (u *user) callbackURL(path string) string {
+	s := strings.TrimRight(u.o.URL, "/") + path
+	if u.o.Token != "" {
+		s += "?token=" + url.QueryEscape(u.o.Token)
+	}
+	return s
+}
+
+func (u *user) ussdHop(ctx context.Context) error {
+	if u.session == "" || u.hop > len(u.o.Journey) {
+		u.seq++
+		u.session = fmt.Sprintf("load-%d-%d-%d", time.Now().UnixNano(), u.id, u.seq)
+		u.phone = fmt.Sprintf("+9197%08d", u.rng.IntN(100_000_000))
+		u.hop = 0
+	}
+	text := strings.Join(u.o.Journey[:u.hop], "*")
+	form := url.Values{"sessionId": {u.session}, "serviceCode": {u.o.ServiceCode}, "phoneNumber": {u.phone}, "networkCode": {"40410"}, "text": {text}}
+	body, err := u.post(ctx, u.callbackURL("/ussd/africastalking"), form)
+	u.hop++
+	if err != nil {
+		u.session = ""
+		return err
+	}
+	if strings.HasPrefix(body, "END ") {
+		u.session = ""
+	} else if !strings.HasPrefix(body, "CON ") {
+		u.session = ""
+		return fmt.Errorf("ussd answer does not start with CON or END: %.60q", body)
+	}
+	return nil
+}
+
+func (u *user) sms(ctx context.Context) error {
+	u.seq++
+	form := url.Values{
+		"from":   {fmt.Sprintf("+9196%08d", u.rng.IntN(100_000_000))},
+		"to":     {"384"},
+		"text":   {"COMPLAINT load test " + strconv.Itoa(u.seq)},
+		"date":   {time.Now().UTC().Format("2006-01-02 15:04:05")},
+		"id":     {fmt.Sprintf("load-%d-%d-%d", time.Now().UnixNano(), u.id, u.seq)},
+		"linkId": {""},
+	}
+	_, err := u.post(ctx, u.callbackURL("/sms/africastalking/inbound"), form)
+	return err
+}
+
+func (u *user) post(ctx context.Context, target string, form url.Values) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return u.do(req)
+}
+
+func (u *user) get(ctx context.Context, target string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
+	if err != nil {
+		return err
+	}
+	_, err = u.do(req)
+	return err
+}
+
+func (u *user) do(req *http.Request) (string, error) {
+	resp, err := u.client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return string(b), fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(b)))
+	}
+	return string(b), nil
+}
