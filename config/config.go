@@ -76,6 +76,11 @@ type Config struct {
 	Log          struct {
 		Level string `mapstructure:"level"`
 	} `mapstructure:"log"`
+	// RateLimit caps inbound requests per phone number; 0 turns a limit off.
+	RateLimit struct {
+		SMSPerMinute  int `mapstructure:"sms_per_minute"`
+		USSDPerMinute int `mapstructure:"ussd_per_minute"`
+	} `mapstructure:"ratelimit"`
 }
 
 // Default returns the configuration the service runs on with no file at all.
@@ -99,6 +104,8 @@ func Default() Config {
 	c.SMS.MaxAttempts = 8
 	c.Registration = "approval"
 	c.Log.Level = "info"
+	c.RateLimit.SMSPerMinute = 10
+	c.RateLimit.USSDPerMinute = 60
 	return c
 }
 
@@ -283,6 +290,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		bad("log.level: %q is not debug, info, warn or error", c.Log.Level)
+	}
+	if c.RateLimit.SMSPerMinute < 0 || c.RateLimit.USSDPerMinute < 0 {
+		bad("ratelimit: per-minute limits must be 0 (off) or more")
 	}
 	return errors.Join(errs...)
 }

@@ -149,7 +149,7 @@ func (s *WorkshopService) CloseHelpRequest(ctx context.Context, id int64, by str
 		n, _ := res.RowsAffected()
 		h, err = scanHelp(tx.QueryRowContext(ctx, `SELECT `+helpCols+` FROM help_requests WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
-			return domain.Errorf(domain.ENOTFOUND, "help request %d not found", id)
+			return domain.Errorf(domain.ENOTFOUND, "help request %d not found; GET /api/v1/help-requests?status=open lists the open ones", id)
 		} else if err != nil {
 			return err
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/metrics"
+	"github.com/karyashala/karyashala/ratelimit"
 )
 
 // component is a channel mounted on the server: its routes are added by its
@@ -88,6 +89,8 @@ func newServer(s *services, cfg config.Config) (*server, error) {
 		app.Use("/ussd", guard)
 		app.Use("/sms", guard)
 	}
+	app.Use("/ussd", phoneLimit(ratelimit.PerMinute(cfg.RateLimit.USSDPerMinute), true))
+	app.Use("/sms", phoneLimit(ratelimit.PerMinute(cfg.RateLimit.SMSPerMinute), false))
 	for _, m := range mounts {
 		comp, err := m(app, s, cfg)
 		if err != nil {
@@ -110,6 +113,36 @@ func callbackGuard(token string) fiber.Handler {
 			return fiber.NewError(fiber.StatusForbidden, "callback token missing or wrong: add ?token=VALUE of callbacks.token to the URL configured at the carrier")
 		}
 		return c.Next()
+	}
+}
+
+// phoneLimit refuses a phone's callbacks beyond its per-minute budget. The
+// phone is read from whichever field the carrier uses; a USSD caller gets a
+// screen that ends the session (carriers show nothing on an HTTP error), an
+// SMS carrier gets 429. Delivery reports are not limited.
+func phoneLimit(k *ratelimit.Keyed, ussd bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if strings.HasSuffix(c.Path(), "/status") {
+			return c.Next()
+		}
+		raw := c.FormValue("phoneNumber")
+		for _, f := range []string{"from", "From"} {
+			if raw == "" {
+				raw = c.FormValue(f)
+			}
+		}
+		if raw == "" {
+			raw = c.Query("from")
+		}
+		if raw == "" || k.Allow(ratelimit.PhoneKey(raw)) {
+			return c.Next()
+		}
+		metrics.Inc("rate_limited")
+		if ussd {
+			c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
+			return c.SendString("END Too many requests from this phone. Please wait a minute and dial again.")
+		}
+		return fiber.NewError(fiber.StatusTooManyRequests, "too many messages from this number in the last minute; later messages are accepted again")
 	}
 }
 
