@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/karyashala/karyashala/config"
+	"github.com/karyashala/karyashala/domain"
+)
+
+// testServer is the whole app, every channel mounted, on a fresh database.
+func testServer(t *testing.T, mutate func(*config.Config)) (*server, *services) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.DB.Path = filepath.Join(t.TempDir(), "k.db")
+	cfg.RateLimit.SMSPerMinute, cfg.RateLimit.USSDPerMinute = 0, 0
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openServices(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := loadDemo(context.Background(), s, cfg); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := newServer(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, s
+}
+
+func do(t *testing.T, srv *server, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := srv.app.Test(req, -1)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func form(method, target string, body string) *http.Request {
+	req := httptest.NewRequest(method, target, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return req
+}
+
+func counts(t *testing.T, s *services) (msgs, complaints int) {
+	t.Helper()
+	ctx := context.Background()
+	for cursor := ""; ; {
+		page, next, err := s.Messages.FindMessages(ctx, domain.MessageFilter{Cursor: cursor, Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		msgs += len(page)
+		if cursor = next; next == "" {
+			break
+		}
+	}
+	list, _, err := s.Complaints.FindComplaints(ctx, domain.ComplaintFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs, len(list)
+}
+
+// Hostile input on every public route gets a clear 4xx (or, for USSD, a
+// safe screen), writes nothing, and the service keeps serving.
+func TestHostileInputs(t *testing.T) {
+	srv, s := testServer(t, nil)
+	big := "text=" + strings.Repeat("A", 1<<20)
+	cases := []struct {
+		label  string
+		req    *http.Request
+		status int // exact status wanted
+	}{
+		{"ussd missing fields", form("POST", "/ussd/africastalking", "text=1"), 400},
+		{"ussd bad phone", form("POST", "/ussd/africastalking", "sessionId=s1&phoneNumber=07x&text="), 400},
+		{"ussd json body", func() *http.Request {
+			r := httptest.NewRequest("POST", "/ussd/africastalking", strings.NewReader(`{"sessionId":"s"}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}(), 400},
+		{"ussd 1MB body", form("POST", "/ussd/africastalking", big), 413},
+		{"at inbound missing from", form("POST", "/sms/africastalking/inbound", "text=COMPLAINT x&id=h1"), 400},
+		{"at inbound unparseable phone", form("POST", "/sms/africastalking/inbound", "from=abc&text=COMPLAINT+x&id=h2"), 400},
+		{"at inbound 1MB body", form("POST", "/sms/africastalking/inbound", big), 413},
+		{"at status missing id", form("POST", "/sms/africastalking/status", "status=Success"), 400},
+		{"twilio inbound missing sid", form("POST", "/sms/twilio/inbound", "From=%2B919800000020&Body=hi"), 400},
+		{"twilio status missing sid", form("POST", "/sms/twilio/status", "MessageStatus=delivered"), 400},
+		{"kannel inbound missing from", httptest.NewRequest("GET", "/sms/kannel/inbound?text=hi&id=k1", nil), 400},
+		// An unknown id is acknowledged (and logged) so Kannel does not retry it forever.
+		{"kannel status unknown id", httptest.NewRequest("GET", "/sms/kannel/status?id=999999&status=1", nil), 200},
+		{"kannel status bad id", httptest.NewRequest("GET", "/sms/kannel/status?id=abc&status=1", nil), 400},
+		{"api without token", httptest.NewRequest("GET", "/api/v1/complaints", nil), 401},
+		{"api bad token", func() *http.Request {
+			r := httptest.NewRequest("GET", "/api/v1/complaints", nil)
+			r.Header.Set("Authorization", "Bearer '; DROP TABLE tokens; --")
+			return r
+		}(), 401},
+	}
+	// A real listener: body limits are enforced while reading from the
+	// socket, which app.Test bypasses.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.app.Listener(ln)
+	t.Cleanup(func() { srv.app.Shutdown() })
+	base := "http://" + ln.Addr().String()
+	msgs0, comp0 := counts(t, s)
+	for _, c := range cases {
+		u, _ := url.Parse(base + c.req.URL.String())
+		c.req.URL, c.req.RequestURI, c.req.Host = u, "", u.Host
+		resp, err := http.DefaultClient.Do(c.req)
+		if err != nil {
+			t.Fatalf("%s: %v", c.label, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, body := resp.StatusCode, string(b)
+		if status != c.status {
+			t.Errorf("%s: status %d (%q), want %d", c.label, status, body, c.status)
+		}
+		if status >= 400 && (strings.TrimSpace(body) == "" || strings.Count(strings.TrimSpace(body), "\n") > 0 && !strings.HasPrefix(body, "{")) {
+			t.Errorf("%s: reason %q is not one line", c.label, body)
+		}
+	}
+	if msgs, comp := counts(t, s); msgs != msgs0 || comp != comp0 {
+		t.Errorf("refused requests wrote: messages %d -> %d, complaints %d -> %d", msgs0, msgs, comp0, comp)
+	}
+	if status, _ := do(t, srv, httptest.NewRequest("GET", "/healthz", nil)); status != 200 {
+		t.Fatalf("healthz after hostile input: %d", status)
+	}
+}
+
+// Injection strings and NUL bytes are stored and echoed literally, never run.
+func TestInjectionStoredLiterally(t *testing.T) {
+	srv, s := testServer(t, nil)
+	for i, text := range []string{
+		"'; DROP TABLE complaints; --",
+		"{{.Secret}} {{template \"x\"}} ${jndi:ldap://x}",
+		"<script>alert(1)</script> ROBERT'); --",
+		"nul\x00byte",
+		"bad \xff\xfe utf-8",
+	} {
+		body := url.Values{"from": {"+919800000020"}, "to": {"384"}, "id": {"inj-" + string(rune('a'+i))}, "text": {"COMPLAINT " + text}}.Encode()
+		status, resp := do(t, srv, form("POST", "/sms/africastalking/inbound", body))
+		if status != 200 {
+			t.Fatalf("%q: %d %s", text, status, resp)
+		}
+	}
+	list, _, err := s.Complaints.FindComplaints(context.Background(), domain.ComplaintFilter{Reporter: "+919800000020"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range list {
+		got[c.Text] = true
+	}
+	for _, want := range []string{"'; DROP TABLE complaints; --", "{{.Secret}} {{template \"x\"}} ${jndi:ldap://x}", "<script>alert(1)</script> ROBERT'); --"} {
+		if !got[want] {
+			t.Errorf("complaint text %q not stored literally; have %v", want, got)
+		}
+	}
+	for text := range got {
+		if !utf8.ValidString(text) {
+			t.Errorf("stored invalid UTF-8 %q", text)
+		}
+	}
+	if !got["bad \uFFFD\uFFFD utf-8"] && !got["bad \uFFFD utf-8"] {
+		t.Errorf("invalid UTF-8 not stored with replacement characters: %v", got)
+	}
+	if ok, _ := s.DB.IntegrityCheck(context.Background()); ok != "ok" {
+		t.Fatal(ok)
+	}
+}
+
+func TestCallbackTokenAndRateLimit(t *testing.T) {
+	srv, _ := testServer(t, func(c *config.Config) {
+		c.Callbacks.Token = "s3cret"
+		c.RateLimit.SMSPerMinute = 2
+	})
+	body := "from=%2B919800000020&to=384&text=HELP&id="
+	if status, _ := do(t, srv, form("POST", "/sms/africastalking/inbound", body+"t0")); status != 403 {
+		t.Fatalf("without token: %d, want 403", status)
+	}
+	if status, _ := do(t, srv, form("POST", "/sms/africastalking/inbound?token=wrong", body+"t0")); status != 403 {
+		t.Fatalf("wrong token: %d, want 403", status)
+	}
+	for i, want := range []int{200, 200, 429} {
+		status, resp := do(t, srv, form("POST", "/sms/africastalking/inbound?token=s3cret", body+"t"+string(rune('1'+i))))
+		if status != want {
+			t.Fatalf("message %d: %d %q, want %d", i+1, status, resp, want)
+		}
+	}
+	// Another phone is not affected.
+	if status, _ := do(t, srv, form("POST", "/sms/africastalking/inbound?token=s3cret", "from=%2B919800000021&to=384&text=HELP&id=o1")); status != 200 {
+		t.Fatalf("other phone limited: %d", status)
+	}
+}
+
+func TestHealthReadyMetrics(t *testing.T) {
+	srv, _ := testServer(t, nil)
+	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "karyashala_http_requests_total"} {
+		do(t, srv, httptest.NewRequest("GET", "/healthz", nil))
+		status, body := do(t, srv, httptest.NewRequest("GET", path, nil))
+		if status != 200 || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %.200q, want %q", path, status, body, want)
+		}
+	}
+}
