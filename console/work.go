@@ -1,0 +1,270 @@
+package console
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+// listLimit caps the rows a work page section reads.
+const listLimit = 500
+
+type reportRow struct {
+	R      *domain.WorkReport
+	Member *domain.Member
+	Task   *domain.Task
+}
+
+type workerRow struct {
+	M   *domain.Member
+	Pay *domain.PayFigures
+}
+
+// taskForm is the create-task form, kept to redraw it with the problem.
+type taskForm struct {
+	Titles     map[string]string
+	Kind       string
+	Rate       string
+	Quantity   string
+	Deadline   string
+	WorkshopID int64
+}
+
+type workData struct {
+	Tasks      []*domain.Task
+	Reports    []reportRow
+	Workers    []workerRow
+	Workshops  []*domain.Workshop
+	Form       taskForm
+	FormError  string
+	PayMember  int64
+	TasksTrunc bool
+}
+
+func (h *Console) workPage(c *fiber.Ctx) error {
+	return h.drawWork(c, 0, taskForm{}, "")
+}
+
+func (h *Console) drawWork(c *fiber.Ctx, status int, form taskForm, formErr string) error {
+	ctx := h.ctx(c)
+	d := workData{Form: form, FormError: formErr}
+	d.PayMember, _ = strconv.ParseInt(c.Query("pay"), 10, 64)
+	var next string
+	var err error
+	d.Tasks, next, err = h.d.Tasks.FindTasks(ctx, domain.TaskFilter{Status: domain.TaskOpen, Limit: listLimit})
+	if err != nil {
+		return h.fail(c, err)
+	}
+	d.TasksTrunc = next != ""
+	if d.Workshops, err = h.d.Workshops.FindWorkshops(ctx); err != nil {
+		return h.fail(c, err)
+	}
+	reports, _, err := h.d.Tasks.FindWorkReports(ctx, domain.WorkReportFilter{Status: domain.ReportPending, Limit: listLimit})
+	if err != nil {
+		return h.fail(c, err)
+	}
+	members := map[int64]*domain.Member{}
+	tasks := map[int64]*domain.Task{}
+	for _, r := range reports {
+		m, err := h.member(ctx, members, r.MemberID)
+		if err != nil {
+			return h.fail(c, err)
+		}
+		t, ok := tasks[r.TaskID]
+		if !ok {
+			if t, err = h.d.Tasks.TaskByID(ctx, r.TaskID); err != nil {
+				return h.fail(c, err)
+			}
+			tasks[r.TaskID] = t
+		}
+		d.Reports = append(d.Reports, reportRow{R: r, Member: m, Task: t})
+	}
+	cursor := ""
+	for {
+		ws, nextCur, err := h.d.Members.FindMembers(ctx, domain.MemberFilter{Role: domain.RoleWorker, Cursor: cursor, Limit: listLimit})
+		if err != nil {
+			return h.fail(c, err)
+		}
+		for _, m := range ws {
+			p, err := h.d.Ledger.Pay(ctx, m.ID)
+			if err != nil {
+				return h.fail(c, err)
+			}
+			d.Workers = append(d.Workers, workerRow{M: m, Pay: p})
+		}
+		if nextCur == "" || len(d.Workers) >= 5000 {
+			break
+		}
+		cursor = nextCur
+	}
+	if d.Form.Titles == nil {
+		d.Form.Titles = map[string]string{}
+	}
+	if d.Form.WorkshopID == 0 && len(d.Workshops) > 0 {
+		d.Form.WorkshopID = d.Workshops[0].ID
+	}
+	return h.render(c, status, "work", "Work and pay", d)
+}
+
+func (h *Console) member(ctx context.Context, cache map[int64]*domain.Member, id int64) (*domain.Member, error) {
+	if m, ok := cache[id]; ok {
+		return m, nil
+	}
+	m, err := h.d.Members.MemberByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	cache[id] = m
+	return m, nil
+}
+
+func (h *Console) createTask(c *fiber.Ctx) error {
+	f := taskForm{
+		Titles:   map[string]string{},
+		Kind:     strings.TrimSpace(c.FormValue("kind")),
+		Rate:     strings.TrimSpace(c.FormValue("rate")),
+		Quantity: strings.TrimSpace(c.FormValue("quantity")),
+		Deadline: strings.TrimSpace(c.FormValue("deadline")),
+	}
+	f.WorkshopID, _ = strconv.ParseInt(c.FormValue("workshop_id"), 10, 64)
+	for _, l := range h.o.Languages {
+		f.Titles[l] = strings.TrimSpace(c.FormValue("title_" + l))
+	}
+	t, err := h.taskFromForm(f)
+	if err == nil {
+		err = h.d.Tasks.CreateTask(h.ctx(c), t)
+	}
+	if err != nil {
+		if domain.ErrorCode(err) == domain.EINTERNAL {
+			return h.fail(c, err)
+		}
+		return h.drawWork(c, fiber.StatusUnprocessableEntity, f, domain.ErrorMessage(err))
+	}
+	return h.redirect(c, Prefix+"/work", nil, fmt.Sprintf("Task %d “%s” created with %d pieces free.", t.ID, t.Title(h.o.Languages[0]), t.Quantity))
+}
+
+func (h *Console) taskFromForm(f taskForm) (*domain.Task, error) {
+	rate, err := h.money.Parse("rate per piece", f.Rate)
+	if err != nil {
+		return nil, err
+	}
+	qty, err := strconv.ParseInt(f.Quantity, 10, 64)
+	if err != nil {
+		return nil, domain.Errorf(domain.EINVALID, "quantity: %q is not a whole number of pieces", f.Quantity)
+	}
+	t := &domain.Task{Titles: map[string]string{}, Kind: f.Kind, RateMinor: rate, Quantity: qty, WorkshopID: f.WorkshopID, Status: domain.TaskOpen}
+	for l, s := range f.Titles {
+		if s != "" {
+			t.Titles[l] = s
+		}
+	}
+	if f.Deadline != "" {
+		day, err := time.ParseInLocation("2006-01-02", f.Deadline, time.Local)
+		if err != nil {
+			return nil, domain.Errorf(domain.EINVALID, "deadline: %q is not a date like 2026-12-31", f.Deadline)
+		}
+		end := day.Add(24*time.Hour - time.Second) // the whole day counts
+		if end.Before(h.now()) {
+			return nil, domain.Errorf(domain.EINVALID, "deadline: %s has passed; choose today or a later day", f.Deadline)
+		}
+		t.Deadline = &end
+	}
+	if err := t.Validate(h.o.Languages); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (h *Console) closeTask(c *fiber.Ctx) error {
+	id, err := strconv.ParseInt(c.Params("id"), 10, 64)
+	if err != nil {
+		return h.redirect(c, Prefix+"/work", domain.Errorf(domain.EINVALID, "task %q is not a task number", c.Params("id")), "")
+	}
+	closed := domain.TaskClosed
+	t, err := h.d.Tasks.UpdateTask(h.ctx(c), id, domain.TaskUpdate{Status: &closed})
+	if err != nil {
+		return h.redirect(c, Prefix+"/work", err, "")
+	}
+	return h.redirect(c, Prefix+"/work", nil, fmt.Sprintf("Task %d “%s” closed; nobody can accept more of it.", t.ID, t.Title(h.o.Languages[0])))
+}
+
+// decideWork approves or rejects the ticked work reports, one by one, and
+// reports what happened to each.
+func (h *Console) decideWork(c *fiber.Ctx) error {
+	back := Prefix + "/work#reports"
+	action := c.FormValue("action")
+	reason := strings.TrimSpace(c.FormValue("reason"))
+	var ids []int64
+	for _, raw := range c.Request().PostArgs().PeekMulti("id") {
+		id, err := strconv.ParseInt(string(raw), 10, 64)
+		if err != nil {
+			return h.redirect(c, back, domain.Errorf(domain.EINVALID, "work report %q is not a number", raw), "")
+		}
+		ids = append(ids, id)
+	}
+	switch {
+	case action != "approve" && action != "reject":
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "%q is neither approve nor reject; use the buttons under the list", action), "")
+	case len(ids) == 0:
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "tick at least one work report first"), "")
+	case action == "reject" && reason == "":
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "write a reason before rejecting; the worker is told it"), "")
+	}
+	var done int
+	var problems []string
+	for _, id := range ids {
+		var err error
+		if action == "approve" {
+			_, err = h.d.Tasks.ApproveWork(h.ctx(c), id, actor(c))
+		} else {
+			_, err = h.d.Tasks.RejectWork(h.ctx(c), id, actor(c), reason)
+		}
+		if err != nil {
+			if domain.ErrorCode(err) == domain.EINTERNAL {
+				return h.redirect(c, back, fmt.Errorf("%s work report %d after %d done: %w", action, id, done, err), "")
+			}
+			problems = append(problems, fmt.Sprintf("report %d: %s", id, domain.ErrorMessage(err)))
+			continue
+		}
+		done++
+	}
+	verb := map[string]string{"approve": "Approved", "reject": "Rejected"}[action]
+	msg := fmt.Sprintf("%s %d work report(s).", verb, done)
+	if len(problems) > 0 {
+		return h.redirect(c, back, domain.Errorf(domain.ECONFLICT, "%s Not changed: %s", msg, strings.Join(problems, "; ")), "")
+	}
+	return h.redirect(c, back, nil, msg)
+}
+
+func (h *Console) recordPayout(c *fiber.Ctx) error {
+	back := Prefix + "/work#workers"
+	memberID, err := strconv.ParseInt(c.FormValue("member_id"), 10, 64)
+	if err != nil || memberID <= 0 {
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "choose the worker who was paid"), "")
+	}
+	amount, err := h.money.Parse("amount", c.FormValue("amount"))
+	if err != nil {
+		return h.redirect(c, back, err, "")
+	}
+	p := domain.Payout{
+		MemberID:    memberID,
+		AmountMinor: amount,
+		Reference:   strings.TrimSpace(c.FormValue("reference")),
+		Note:        strings.TrimSpace(c.FormValue("note")),
+	}
+	e, err := h.d.Ledger.RecordPayout(h.ctx(c), p, actor(c))
+	if err != nil {
+		return h.redirect(c, back, err, "")
+	}
+	name := fmt.Sprintf("worker %d", memberID)
+	if m, err := h.d.Members.MemberByID(h.ctx(c), memberID); err == nil && m.Name != "" {
+		name = m.Name
+	}
+	return h.redirect(c, back, nil, fmt.Sprintf("Payout of %s to %s recorded (entry %d).", h.money.Format(e.AmountMinor), name, e.ID))
+}
