@@ -1,0 +1,200 @@
+package sms_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/sms"
+	"github.com/karyashala/karyashala/sms/internal/smstest"
+)
+
+const resident = "+919812345678"
+
+var ctx = context.Background()
+
+// send delivers one message as a carrier would and returns the reply text.
+func send(t *testing.T, e *smstest.Env, from, id, text string) *domain.Message {
+	t.Helper()
+	if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: id, From: from, To: "22384", Text: text}); err != nil {
+		t.Fatalf("Receive(%q): %v", text, err)
+	}
+	out := e.Out(t, from)
+	if len(out) == 0 {
+		t.Fatalf("no reply to %q", text)
+	}
+	return out[len(out)-1]
+}
+
+func TestCommands(t *testing.T) {
+	e := smstest.New(t)
+	cases := []struct {
+		from, text string
+		want       string // the reply, exactly
+		lang       string
+	}{
+		{resident, "COMPLAINT no water in ward 3", "Thank you. Your complaint is C1001. Send STATUS C1001 to follow it.", "en"},
+		{resident, "Complain the tap leaks", "Thank you. Your complaint is C1002. Send STATUS C1002 to follow it.", "en"},
+		{resident, "COMPLAINT", "Send COMPLAINT and the problem, e.g. COMPLAINT no water in ward 3", "en"},
+		{resident, "suggest a bench near the tap", "Thank you. Your proposal is P1. Send STATUS P1 to follow it.", "en"},
+		{resident, "सुझाव नल के पास बेंच", "धन्यवाद। सुझाव P2 दर्ज हुआ। जानने हेतु STATUS P2 भेजें", "hi"},
+		{resident, "status c-1001", "C1001: received.", "en"},
+		{resident, "STATUS #P2", "P2: received.", "en"},
+		{resident, "स्थिति C1001", "C1001: दर्ज।", "hi"},
+		{resident, "STATUS", "Send STATUS and your reference, e.g. STATUS C1042", "en"},
+		{smstest.WorkerPhone, "STATUS C1001", "We found no report C1001 from this number. Check the reference and send it again.", "en"},
+		{resident, "STATUS C9999", "We found no report C9999 from this number. Check the reference and send it again.", "en"},
+		{resident, "PAY", "This number is not registered as a worker. Ask your union leader to register you.", "en"},
+		{smstest.WorkerPhone, "pay", "Pay in INR: earned 0.00, approved 0.00, paid 0.00, balance 0.00.", "en"},
+		{smstest.WorkerPhone, "भुगतान", "INR में: कमाई 0.00, मंज़ूर 0.00, मिला 0.00, बाकी 0.00", "hi"},
+		{resident, "HELPP", "Karyashala: send COMPLAINT and the problem, IDEA and your proposal, STATUS and the reference (e.g. STATUS C1042), PAY for your pay, STOP to end messages.", "en"},
+		{resident, "मदद", "शिकायत/सुझाव + बात लिखें। STATUS C1042, PAY, STOP भी भेज सकते हैं", "hi"},
+		{resident, "hello is anyone there", "Karyashala: send COMPLAINT and the problem, IDEA and your proposal, STATUS and the reference (e.g. STATUS C1042), PAY for your pay, STOP to end messages.", "en"},
+		{resident, "नमस्ते", "शिकायत/सुझाव + बात लिखें। STATUS C1042, PAY, STOP भी भेज सकते हैं", "hi"},
+		{resident, "ACK C1001", "Sorry, only union leaders can use ACK. Send HELP to see what you can do.", "en"},
+		{smstest.WorkerPhone, "RESOLVE C1001 fixed", "Sorry, only union leaders can use RESOLVE. Send HELP to see what you can do.", "en"},
+	}
+	for i, c := range cases {
+		got := send(t, e, c.from, "id"+string(rune('a'+i)), c.text)
+		if got.Text != c.want || got.Lang != c.lang {
+			t.Errorf("%q from %s:\n got %q (%s)\nwant %q (%s)", c.text, c.from, got.Text, got.Lang, c.want, c.lang)
+		}
+	}
+	// the refused leader command changed nothing
+	c, err := e.Complaints.ComplaintByRef(ctx, "C1001")
+	if err != nil || c.Status != domain.StatusNew || c.Channel != domain.ChannelSMS || c.ReporterPhone != resident {
+		t.Fatalf("C1001 = %+v, %v", c, err)
+	}
+}
+
+// A leader acts from her phone; the reporter is told each time, in the
+// language she reported in, and a closed report cannot be reopened.
+func TestLeaderCommands(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "r1", "शिकायत पानी नहीं आ रहा")
+	steps := []struct {
+		text, reply, notify string
+	}{
+		{"ack c1001", "C1001 is now acknowledged. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार"},
+		{"NOTE C1001 plumber coming Tuesday", "Note added to C1001. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार। plumber coming Tuesday"},
+		{"NOTE C1001", "Send NOTE, the reference and a note, e.g. NOTE C1042 pipe fixed", ""},
+		{"RESOLVE #C-1001 pipe fixed", "C1001 is now resolved. The reporter is told by SMS.", "आपका मामला C1001: अब हल। pipe fixed"},
+		{"REJECT C1001 not in our area", "C1001 is already resolved and cannot change now.", ""},
+		{"ACK C4040", "There is no report C4040. Check the reference and send it again.", ""},
+		{"RESOLVE pipe fixed", "Send RESOLVE, the reference and a note, e.g. RESOLVE C1042 pipe fixed", ""},
+	}
+	for i, s := range steps {
+		before := len(e.Out(t, resident))
+		got := send(t, e, smstest.LeaderPhone, "l"+string(rune('a'+i)), s.text)
+		if got.Text != s.reply {
+			t.Errorf("%q: reply %q, want %q", s.text, got.Text, s.reply)
+		}
+		out := e.Out(t, resident)
+		switch {
+		case s.notify == "" && len(out) != before:
+			t.Errorf("%q: the reporter was notified: %q", s.text, out[len(out)-1].Text)
+		case s.notify != "" && (len(out) != before+1 || out[len(out)-1].Text != s.notify || out[len(out)-1].Lang != "hi"):
+			t.Errorf("%q: reporter's messages %d -> %d, last %q; want %q", s.text, before, len(out), out[len(out)-1].Text, s.notify)
+		}
+	}
+	c, _ := e.Complaints.ComplaintByRef(ctx, "C1001")
+	if c.Status != domain.StatusResolved || c.LatestNote != "pipe fixed" || !strings.Contains(c.History[len(c.History)-1].Actor, "Sunita") {
+		t.Fatalf("C1001 = %s %q, last actor %q", c.Status, c.LatestNote, c.History[len(c.History)-1].Actor)
+	}
+	// the reporter now sees the note
+	if got := send(t, e, resident, "r2", "STATUS C1001"); got.Text != "C1001: resolved. pipe fixed" {
+		t.Errorf("status after resolve = %q", got.Text)
+	}
+}
+
+// After STOP nothing reaches the phone but the one confirmation, until
+// START; STOP inside a sentence is not an opt-out.
+func TestOptOut(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "s0", "COMPLAINT broken pipe")
+	if got := send(t, e, resident, "s1", "stop the noise near the school"); !strings.HasPrefix(got.Text, "Karyashala: send COMPLAINT") {
+		t.Fatalf("STOP in a sentence: %q", got.Text)
+	}
+	if opted, _ := e.Messages.IsOptedOut(ctx, resident); opted {
+		t.Fatal("opted out by a sentence starting with STOP")
+	}
+	got := send(t, e, resident, "s2", "STOP")
+	if got.Status != domain.MsgQueued || got.Text != "You will get no more messages from Karyashala. Send START to get them again." {
+		t.Fatalf("STOP confirmation = %+v", got)
+	}
+	// a reply and a leader's notification are recorded, not sent
+	if got := send(t, e, resident, "s3", "HELP"); got.Status != domain.MsgFailed || got.Error != "opted out" {
+		t.Fatalf("reply after STOP = %s %q", got.Status, got.Error)
+	}
+	send(t, e, smstest.LeaderPhone, "s4", "ACK C1001")
+	if got := e.Out(t, resident); got[len(got)-1].Status != domain.MsgFailed {
+		t.Fatalf("notification after STOP = %+v", got[len(got)-1])
+	}
+	// and the outbox has only the confirmation and the earlier replies to send
+	for {
+		m, err := e.Outbox.ClaimNext(ctx, "test")
+		if err != nil {
+			break
+		}
+		if m.Phone == resident && strings.Contains(m.Text, "ACK") {
+			t.Fatalf("claimed a message to an opted-out phone: %q", m.Text)
+		}
+	}
+	if got := send(t, e, resident, "s5", "START"); got.Status != domain.MsgQueued || !strings.HasPrefix(got.Text, "Messages are on again") {
+		t.Fatalf("START reply = %+v", got)
+	}
+}
+
+// A message whose first delivery was stored but not answered (the process
+// died in between) is answered on redelivery, without a second complaint.
+func TestRedeliveryAfterCrash(t *testing.T) {
+	e := smstest.New(t)
+	stored, _, err := e.Messages.StoreInbound(ctx, &domain.Message{Provider: "test", ProviderID: "crash1", Phone: resident, Text: "COMPLAINT no light in lane 2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Complaints.CreateComplaint(ctx, domain.NewComplaint{Kind: domain.KindComplaint, Text: "no light in lane 2", ReporterPhone: resident, Channel: domain.ChannelSMS, Lang: "en"}); err != nil {
+		t.Fatal(err)
+	}
+	got := send(t, e, resident, "crash1", "COMPLAINT no light in lane 2")
+	if got.Text != "Thank you. Your complaint is C1001. Send STATUS C1001 to follow it." || got.ReplyTo != stored.ID {
+		t.Fatalf("reply = %q (reply_to %d, want %d)", got.Text, got.ReplyTo, stored.ID)
+	}
+	cs, _, _ := e.Complaints.FindComplaints(ctx, domain.ComplaintFilter{})
+	if len(cs) != 1 {
+		t.Fatalf("%d complaints, want 1", len(cs))
+	}
+}
+
+func TestPayFigures(t *testing.T) {
+	cases := []struct {
+		minor int64
+		code  string
+		want  string
+	}{
+		{123450, "INR", "1234.50"},
+		{5, "INR", "0.05"},
+		{0, "KES", "0.00"},
+		{1500, "JPY", "1500"},
+		{12345, "KWD", "12.345"},
+		{-250, "INR", "-2.50"},
+	}
+	for _, c := range cases {
+		if got := sms.FormatMinor(c.minor, c.code); got != c.want {
+			t.Errorf("FormatMinor(%d, %s) = %q, want %q", c.minor, c.code, got, c.want)
+		}
+	}
+}
+
+func TestNotifyTextSegments(t *testing.T) {
+	e := smstest.New(t)
+	for _, lang := range []string{"en", "hi"} {
+		for _, st := range domain.ValidStatuses {
+			text := e.Inbox.NotifyText(&domain.Complaint{Ref: "C100000", Lang: lang, Status: st}, &domain.ComplaintEvent{ToStatus: st})
+			if n, _ := domain.SMSSegments(text); n != 1 {
+				t.Errorf("%s %s notification %q is %d segments", lang, st, text, n)
+			}
+		}
+	}
+}

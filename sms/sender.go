@@ -1,0 +1,84 @@
+package sms
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+// Sender hands one outbound message to a carrier. It returns the carrier's
+// message id ("" when the carrier gives none), or an error that says whether
+// trying again can help (see Permanent).
+type Sender interface {
+	// Name is the provider recorded on the messages it sends.
+	Name() string
+	Send(ctx context.Context, m *domain.Message) (providerID string, err error)
+}
+
+// SendError is a carrier's refusal. Permanent ones (a 4xx: a bad number, bad
+// credentials, an opted-out handset) are not retried; the others (5xx,
+// throttling) are, with backoff.
+type SendError struct {
+	Permanent bool
+	Reason    string
+}
+
+func (e *SendError) Error() string { return e.Reason }
+
+// Permanent returns a SendError that is not worth retrying.
+func Permanent(format string, args ...any) error {
+	return &SendError{Permanent: true, Reason: fmt.Sprintf(format, args...)}
+}
+
+// Temporary returns a SendError worth retrying later.
+func Temporary(format string, args ...any) error {
+	return &SendError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsPermanent reports whether err says retrying cannot help. Errors that are
+// not SendErrors (timeouts, refused connections) are temporary.
+func IsPermanent(err error) bool {
+	var se *SendError
+	return errors.As(err, &se) && se.Permanent
+}
+
+// HTTPError classifies a carrier's HTTP answer: 408, 429 and 5xx are worth
+// retrying, any other 4xx is not. reason is the carrier's own words.
+func HTTPError(provider string, status int, reason string) error {
+	reason = strings.TrimSpace(reason)
+	if len(reason) > 300 {
+		reason = reason[:300]
+	}
+	msg := provider + " answered " + strconv.Itoa(status)
+	if reason != "" {
+		msg += ": " + reason
+	}
+	if status == http.StatusRequestTimeout || status == http.StatusTooManyRequests || status >= 500 {
+		return &SendError{Reason: msg}
+	}
+	return &SendError{Permanent: true, Reason: msg}
+}
+
+// HTTPClient is the client the carrier senders use: a request that takes
+// longer than this is abandoned and retried.
+func HTTPClient() *http.Client { return &http.Client{Timeout: 20 * time.Second} }
+
+// LogSender writes each message to the log instead of sending it, so the
+// service runs, and can be tried, without a carrier account.
+type LogSender struct{}
+
+// Name is "log".
+func (LogSender) Name() string { return "log" }
+
+// Send logs the message and calls it sent.
+func (LogSender) Send(ctx context.Context, m *domain.Message) (string, error) {
+	slog.Info("sms (log sender: not sent to a carrier)", "msg_id", m.ID, "to", domain.MaskPhone(m.Phone), "segments", m.Segments, "text", m.Text)
+	return "log-" + strconv.FormatInt(m.ID, 10), nil
+}
