@@ -2,6 +2,7 @@ package domain
 
 import (
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -11,6 +12,47 @@ import (
 // that does not parse or is not a possible number is an EINVALID error that
 // names it.
 func ParsePhone(raw, region string) (string, error) {
+	key := region + "\x00" + raw
+	if v, ok := phoneCache.get(key); ok {
+		return v, nil
+	}
+	e164, err := parsePhone(raw, region)
+	if err == nil {
+		phoneCache.put(key, e164)
+	}
+	return e164, err
+}
+
+// phoneCache remembers parsed numbers: every USSD hop and SMS carries the
+// caller's number, the same few thousand numbers again and again, and
+// libphonenumber's regular expressions cost more than the rest of a hop.
+var phoneCache = &stringCache{m: map[string]string{}, max: 50_000}
+
+// stringCache is a bounded map that starts afresh when full: simpler than an
+// LRU and, for numbers that recur within minutes, nearly as good.
+type stringCache struct {
+	mu  sync.RWMutex
+	m   map[string]string
+	max int
+}
+
+func (c *stringCache) get(k string) (string, bool) {
+	c.mu.RLock()
+	v, ok := c.m[k]
+	c.mu.RUnlock()
+	return v, ok
+}
+
+func (c *stringCache) put(k, v string) {
+	c.mu.Lock()
+	if len(c.m) >= c.max {
+		c.m = make(map[string]string, c.max)
+	}
+	c.m[k] = v
+	c.mu.Unlock()
+}
+
+func parsePhone(raw, region string) (string, error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
 		return "", Errorf(EINVALID, "phone number is empty")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -11,11 +13,48 @@ import (
 
 var _ domain.SessionStore = (*SessionStore)(nil)
 
-// SessionStore persists USSD sessions.
-type SessionStore struct{ db *DB }
+// SessionStore persists USSD sessions. Every hop reads its session and
+// writes it back; the write is durable before the carrier is answered, and a
+// write-through cache of recent sessions saves the read, since this process
+// is the only writer of sessions.
+type SessionStore struct {
+	db    *DB
+	mu    sync.Mutex
+	cache map[string]*domain.USSDSession
+}
+
+// sessionCacheMax bounds the cache; it starts afresh when full.
+const sessionCacheMax = 20_000
 
 // NewSessionStore returns the session store on db.
-func NewSessionStore(db *DB) *SessionStore { return &SessionStore{db: db} }
+func NewSessionStore(db *DB) *SessionStore {
+	return &SessionStore{db: db, cache: map[string]*domain.USSDSession{}}
+}
+
+func (s *SessionStore) cached(id string) *domain.USSDSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c := s.cache[id]; c != nil {
+		cp := *c
+		cp.State = append([]byte(nil), c.State...)
+		return &cp
+	}
+	return nil
+}
+
+func (s *SessionStore) remember(sess *domain.USSDSession) {
+	cp := *sess
+	// Callers may hand in strings that alias a request buffer (Fiber's
+	// zero-copy values): the cache keeps its own.
+	cp.ID, cp.Phone = strings.Clone(sess.ID), strings.Clone(sess.Phone)
+	cp.State = append([]byte(nil), sess.State...)
+	s.mu.Lock()
+	if len(s.cache) >= sessionCacheMax {
+		s.cache = make(map[string]*domain.USSDSession, sessionCacheMax)
+	}
+	s.cache[cp.ID] = &cp
+	s.mu.Unlock()
+}
 
 func scanSession(row interface{ Scan(...any) error }) (*domain.USSDSession, error) {
 	var s domain.USSDSession
@@ -29,6 +68,9 @@ func scanSession(row interface{ Scan(...any) error }) (*domain.USSDSession, erro
 
 // SessionByID returns one session.
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSDSession, error) {
+	if c := s.cached(id); c != nil {
+		return c, nil
+	}
 	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT id, phone, state, ended, updated_at FROM ussd_sessions WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "ussd session %q not found", id)
@@ -41,12 +83,22 @@ func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession
 	if sess.UpdatedAt.IsZero() {
 		sess.UpdatedAt = s.db.now()
 	}
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at`,
 			sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
 		return err
 	})
+	if err != nil {
+		// The transaction may or may not have committed: forget the cached
+		// copy so the next read goes to the database.
+		s.mu.Lock()
+		delete(s.cache, sess.ID)
+		s.mu.Unlock()
+		return err
+	}
+	s.remember(sess)
+	return nil
 }
 
 // LatestSession returns the phone's latest open session updated after since.
@@ -63,6 +115,13 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		s.mu.Lock()
+		for id, c := range s.cache {
+			if c.UpdatedAt.Before(t) {
+				delete(s.cache, id)
+			}
+		}
+		s.mu.Unlock()
 		res, err := tx.ExecContext(ctx, `DELETE FROM ussd_sessions WHERE updated_at < ?`, fmtTime(t))
 		if err != nil {
 			return err

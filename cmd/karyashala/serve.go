@@ -68,7 +68,11 @@ type server struct {
 // newServer builds the app on open services.
 func newServer(s *services, cfg config.Config) (*server, error) {
 	app := fiber.New(fiber.Config{
-		AppName:               "karyashala",
+		AppName: "karyashala",
+		// Values from a request outlive it (session ids in caches and
+		// locks, phones in queued messages): never let them alias
+		// fasthttp's reused buffers.
+		Immutable:             true,
 		ErrorHandler:          api.ErrorHandler,
 		BodyLimit:             256 << 10,
 		ReadTimeout:           30 * time.Second,

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -17,7 +19,11 @@ import (
 )
 
 // testServer is the whole app, every channel mounted, on a fresh database.
-func testServer(t *testing.T, mutate func(*config.Config)) (*server, *services) {
+func testServerB(b *testing.B) (*server, *services) {
+	return testServer(b, func(c *config.Config) { c.Log.Level = "warn" })
+}
+
+func testServer(t testing.TB, mutate func(*config.Config)) (*server, *services) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DB.Path = filepath.Join(t.TempDir(), "k.db")
@@ -225,4 +231,31 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("%s: %d %.200q, want %q", path, status, body, want)
 		}
 	}
+}
+
+// Many sessions hop at once; each stays with its own phone. This failed
+// when request values aliased fasthttp's reused buffers.
+func TestConcurrentUSSDSessionsStayApart(t *testing.T) {
+	srv, _ := testServer(t, nil)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				for _, text := range []string{"", "1", "1*1"} {
+					body := fmt.Sprintf("sessionId=s%d-%d&phoneNumber=%%2B9196%08d&serviceCode=*384%%23&text=%s", g, i, g*1000+i, text)
+					req := httptest.NewRequest("POST", "/ussd/africastalking", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					resp, _ := srv.app.Test(req, -1)
+					b, _ := io.ReadAll(resp.Body)
+					if resp.StatusCode != 200 {
+						t.Errorf("%s -> %d %q", body, resp.StatusCode, b)
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
 }
