@@ -43,7 +43,7 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default ./karyashala.yaml when present)")
-	root.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), versionCmd(), backupCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), versionCmd(), backupCmd(), loadtestCmd(), menuCmd(), simulateCmd())
 	return root
 }
 
