@@ -20,6 +20,8 @@ var _ Receiver = (*Inbox)(nil)
 // message, what it asked for (a complaint, an opt-out) and the reply are all
 // stored; the reply itself leaves through the outbox.
 type Inbox struct {
+	// Atomic makes each message's writes one unit (storage.DB).
+	Atomic     domain.Atomic
 	Messages   domain.MessageService
 	Outbox     domain.Outbox
 	Complaints domain.ComplaintService
@@ -43,39 +45,48 @@ type reply struct {
 }
 
 // Receive stores the message and, the first time it is seen, answers it.
-// A redelivery of a message whose answer was already queued changes
-// nothing; one whose earlier delivery died before its answer was queued is
-// answered now (a complaint it created is found, not created again).
+// Storing it, what its command changes (a complaint, an opt-out) and the
+// queued reply are one atomic write: a crash leaves either all of them or
+// none, and a redelivery of a stored message is answered already. The
+// writer runs units one at a time, so two deliveries of one message racing
+// each other cannot both be handled.
 func (in *Inbox) Receive(ctx context.Context, msg Inbound) error {
 	phone, err := checkInbound(&msg, in.Region)
 	if err != nil {
 		return err
 	}
-	stored, dup, err := in.Messages.StoreInbound(ctx, &domain.Message{
-		Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,
+	// The keyword is matched before the unit: the unit runs on the single
+	// writer, so only database work belongs inside it.
+	match := in.Keywords.Match(msg.Text)
+	dup := false
+	err = in.Atomic.Atomically(ctx, func(ctx context.Context) error {
+		stored, d, err := in.Messages.StoreInbound(ctx, &domain.Message{
+			Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,
+		})
+		if err != nil {
+			return fmt.Errorf("store inbound sms: %w", err)
+		}
+		if dup = d; dup {
+			return nil
+		}
+		r, err := in.handle(ctx, stored, match)
+		if err != nil {
+			return fmt.Errorf("answer sms %d: %w", stored.ID, err)
+		}
+		out := &domain.Message{Provider: msg.Provider, Phone: phone, Peer: msg.To, Text: r.text, Lang: r.lang, ReplyTo: stored.ID}
+		if err := in.Messages.Enqueue(ctx, out, r.force); err != nil {
+			return fmt.Errorf("queue reply to sms %d: %w", stored.ID, err)
+		}
+		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store inbound sms: %w", err)
+		return err
 	}
 	if dup {
 		metrics.Inc("sms_in_duplicate")
-		if _, err := in.Outbox.ReplyTo(ctx, stored.ID); err == nil {
-			return nil
-		} else if domain.ErrorCode(err) != domain.ENOTFOUND {
-			return err
-		}
-		slog.Warn("answering a redelivered sms whose first delivery was not answered", "provider", msg.Provider, "msg_id", stored.ID)
-	} else {
-		metrics.Inc("sms_in")
+		return nil
 	}
-	r, err := in.handle(ctx, stored, dup)
-	if err != nil {
-		return fmt.Errorf("answer sms %d: %w", stored.ID, err)
-	}
-	out := &domain.Message{Provider: msg.Provider, Phone: phone, Peer: msg.To, Text: r.text, Lang: r.lang, ReplyTo: stored.ID}
-	if err := in.Messages.Enqueue(ctx, out, r.force); err != nil {
-		return fmt.Errorf("queue reply to sms %d: %w", stored.ID, err)
-	}
+	metrics.Inc("sms_in")
 	if in.Kick != nil {
 		in.Kick()
 	}
@@ -111,15 +122,14 @@ func (in *Inbox) NotifyText(c *domain.Complaint, ev *domain.ComplaintEvent) stri
 // handle runs the command the message's first word selects. Only internal
 // errors come back as errors; everything a sender can get wrong becomes a
 // reply that says what to do.
-func (in *Inbox) handle(ctx context.Context, m *domain.Message, retry bool) (reply, error) {
-	match := in.Keywords.Match(m.Text)
+func (in *Inbox) handle(ctx context.Context, m *domain.Message, match keywords.Match) (reply, error) {
 	lang := match.Lang
 	r := func(key string, vars ...string) (reply, error) {
 		return reply{text: in.Keywords.Reply(lang, key, vars...), lang: lang}, nil
 	}
 	switch match.Command {
 	case keywords.Complaint, keywords.Idea:
-		return in.create(ctx, m, match, retry)
+		return in.create(ctx, m, match)
 	case keywords.Status:
 		return in.status(ctx, m, match)
 	case keywords.Pay:
@@ -155,7 +165,7 @@ func (in *Inbox) handle(ctx context.Context, m *domain.Message, retry bool) (rep
 	return r("help")
 }
 
-func (in *Inbox) create(ctx context.Context, m *domain.Message, match keywords.Match, retry bool) (reply, error) {
+func (in *Inbox) create(ctx context.Context, m *domain.Message, match keywords.Match) (reply, error) {
 	kind, created, usage := domain.KindComplaint, "complaint_created", "complaint_usage"
 	if match.Command == keywords.Idea {
 		kind, created, usage = domain.KindProposal, "proposal_created", "proposal_usage"
@@ -163,39 +173,17 @@ func (in *Inbox) create(ctx context.Context, m *domain.Message, match keywords.M
 	if match.Args == "" {
 		return reply{text: in.Keywords.Reply(match.Lang, usage), lang: match.Lang}, nil
 	}
-	var c *domain.Complaint
-	if retry {
-		c = in.createdBy(ctx, m, kind, match.Args)
+	c, err := in.Complaints.CreateComplaint(ctx, domain.NewComplaint{
+		Kind: kind, Text: match.Args, ReporterPhone: m.Phone, Channel: domain.ChannelSMS, Lang: match.Lang,
+	})
+	if domain.ErrorCode(err) == domain.EINVALID {
+		return reply{text: in.Keywords.Reply(match.Lang, usage), lang: match.Lang}, nil
+	} else if err != nil {
+		return reply{}, err
 	}
-	if c == nil {
-		var err error
-		c, err = in.Complaints.CreateComplaint(ctx, domain.NewComplaint{
-			Kind: kind, Text: match.Args, ReporterPhone: m.Phone, Channel: domain.ChannelSMS, Lang: match.Lang,
-		})
-		if domain.ErrorCode(err) == domain.EINVALID {
-			return reply{text: in.Keywords.Reply(match.Lang, usage), lang: match.Lang}, nil
-		} else if err != nil {
-			return reply{}, err
-		}
-		metrics.Inc("complaint_created")
-		slog.Info("sms report recorded", "ref", c.Ref, "phone", domain.MaskPhone(m.Phone))
-	}
+	metrics.Inc("complaint_created")
+	slog.Info("sms report recorded", "ref", c.Ref, "phone", domain.MaskPhone(m.Phone))
 	return reply{text: in.Keywords.Reply(match.Lang, created, "ref", c.Ref), lang: match.Lang}, nil
-}
-
-// createdBy finds the report an earlier, unanswered delivery of m created:
-// same reporter, kind and text, recorded since m arrived.
-func (in *Inbox) createdBy(ctx context.Context, m *domain.Message, kind, text string) *domain.Complaint {
-	cs, _, err := in.Complaints.FindComplaints(ctx, domain.ComplaintFilter{Reporter: m.Phone, Kind: kind, Limit: 5})
-	if err != nil {
-		return nil
-	}
-	for _, c := range cs {
-		if c.Text == strings.TrimSpace(text) && !c.CreatedAt.Before(m.CreatedAt) {
-			return c
-		}
-	}
-	return nil
 }
 
 func (in *Inbox) status(ctx context.Context, m *domain.Message, match keywords.Match) (reply, error) {

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -39,6 +40,8 @@ type DB struct {
 	closing    chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	batches    atomic.Int64
+	jobCount   atomic.Int64
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -55,6 +58,9 @@ func dsn(path string, readonly bool) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Add("_pragma", "synchronous(FULL)")
+	// Each caller in a group commit runs in a savepoint; keep the
+	// savepoint journals in memory, not in temporary files.
+	q.Add("_pragma", "temp_store(MEMORY)")
 	if readonly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -199,6 +205,9 @@ var errClosed = errors.New("database is closed")
 // answers them all after the one fsync. Durability then costs one sync per
 // batch instead of one per request.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if tx, ok := ctx.Value(txKey{db}).(*sql.Tx); ok {
+		return nested(tx, fn)
+	}
 	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case db.jobs <- job:
@@ -211,6 +220,41 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	// ends meanwhile, so the caller never reports failure for a committed
 	// write.
 	return <-job.done
+}
+
+var _ domain.Atomic = (*DB)(nil)
+
+// txKey marks a context that runs inside one of db's write transactions.
+type txKey struct{ db *DB }
+
+// Atomically runs fn as one write: every service call fn makes with the ctx
+// it is given joins the same transaction, so they commit together (after
+// which Atomically returns) or not at all. fn runs on the writer goroutine:
+// it must do its slow work (network, heavy parsing) before, not inside, and
+// must pass the ctx it is given to every service call, or a write made with
+// another context would wait for the writer forever.
+func (db *DB) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	return db.write(ctx, func(tx *sql.Tx) error {
+		return fn(context.WithValue(ctx, txKey{db}, tx))
+	})
+}
+
+// nested runs fn inside the transaction in hand, in a savepoint of its own so
+// that its failure undoes only its own changes, as a write of its own would.
+func nested(tx *sql.Tx, fn func(tx *sql.Tx) error) error {
+	if _, err := tx.Exec("SAVEPOINT inner"); err != nil {
+		return err
+	}
+	err := fn(tx)
+	if err != nil {
+		if _, e := tx.Exec("ROLLBACK TO inner"); e != nil {
+			return errors.Join(err, e)
+		}
+	}
+	if _, e := tx.Exec("RELEASE inner"); e != nil {
+		return errors.Join(err, e)
+	}
+	return err
 }
 
 // writer is the single goroutine that owns the write connection.
@@ -237,7 +281,14 @@ func (db *DB) writer() {
 	}
 }
 
+// WriteStats reports how many write transactions were committed and how
+// many callers' writes they carried; jobs/batches is the group-commit
+// factor.
+func (db *DB) WriteStats() (batches, jobs int64) { return db.batches.Load(), db.jobCount.Load() }
+
 func (db *DB) runBatch(batch []*writeJob) {
+	db.batches.Add(1)
+	db.jobCount.Add(int64(len(batch)))
 	errs := make([]error, len(batch))
 	finish := func(commitErr error) {
 		for i, j := range batch {

@@ -94,3 +94,40 @@ func BenchmarkInbound(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 }
+
+// Writes made through services inside Atomically commit together, a failing
+// inner write undoes only itself, and an error from fn undoes everything.
+func TestAtomically(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	ms := NewMessageService(db)
+	count := func() int {
+		var n int
+		db.r.QueryRow(`SELECT COUNT(*) FROM opt_outs`).Scan(&n)
+		return n
+	}
+	err := db.Atomically(ctx, func(ctx context.Context) error {
+		if err := ms.OptOut(ctx, "+919800000001"); err != nil {
+			return err
+		}
+		// An inner write that fails leaves the rest of the unit standing.
+		inner := db.write(ctx, func(tx *sql.Tx) error {
+			tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES ('+919800000099', 'x')`)
+			return errors.New("refused")
+		})
+		if inner == nil {
+			t.Error("inner failure lost")
+		}
+		return ms.OptOut(ctx, "+919800000002")
+	})
+	if err != nil || count() != 2 {
+		t.Fatalf("committed unit: err %v, rows %d, want 2", err, count())
+	}
+	err = db.Atomically(ctx, func(ctx context.Context) error {
+		ms.OptOut(ctx, "+919800000003")
+		return errors.New("changed my mind")
+	})
+	if err == nil || count() != 2 {
+		t.Fatalf("failed unit: err %v, rows %d, want 2 (nothing kept)", err, count())
+	}
+}

@@ -57,7 +57,7 @@ func cacheable(q string) bool {
 		return false // a script, as in migrations
 	}
 	u := strings.ToUpper(q[:min(len(q), 8)])
-	for _, p := range []string{"SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "PRAGMA", "VACUUM", "CREATE", "DROP", "ALTER"} {
+	for _, p := range []string{"BEGIN", "COMMIT", "PRAGMA", "VACUUM", "CREATE", "DROP", "ALTER"} {
 		if strings.HasPrefix(u, p[:min(len(p), 8)]) {
 			return false
 		}

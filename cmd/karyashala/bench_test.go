@@ -13,7 +13,7 @@ import (
 // (64 concurrent callers): each is stored, answered and its reply queued,
 // durably, before the 200.
 func BenchmarkSMSInboundServer(b *testing.B) {
-	srv, _ := testServerB(b)
+	srv, s := testServerB(b)
 	var n atomic.Int64
 	b.SetParallelism(64)
 	b.ResetTimer()
@@ -31,12 +31,13 @@ func BenchmarkSMSInboundServer(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+	reportBatches(b, s)
 }
 
 // BenchmarkUSSDServer runs four-hop USSD journeys through the whole app with
 // persisted sessions (64 concurrent callers).
 func BenchmarkUSSDServer(b *testing.B) {
-	srv, _ := testServerB(b)
+	srv, s := testServerB(b)
 	var n atomic.Int64
 	b.SetParallelism(64)
 	b.ResetTimer()
@@ -55,4 +56,13 @@ func BenchmarkUSSDServer(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hops/s")
+	reportBatches(b, s)
+}
+
+// reportBatches shows how many callers' writes each commit carried.
+func reportBatches(b *testing.B, s *services) {
+	batches, jobs := s.DB.WriteStats()
+	if batches > 0 {
+		b.ReportMetric(float64(jobs)/float64(batches), "writes/commit")
+	}
 }

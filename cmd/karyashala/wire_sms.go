@@ -37,6 +37,7 @@ func mountSMS(app *fiber.App, s *services, cfg config.Config) (*component, error
 		MaxAttempts: cfg.SMS.MaxAttempts,
 	}
 	inbox := &sms.Inbox{
+		Atomic:     s.DB,
 		Messages:   s.Messages,
 		Outbox:     d.Outbox,
 		Complaints: s.Complaints,

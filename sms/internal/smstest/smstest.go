@@ -54,7 +54,7 @@ func New(t testing.TB) *Env {
 		DB: db, Members: storage.NewMemberService(db), Complaints: storage.NewComplaintService(db),
 		Messages: storage.NewMessageService(db), Ledger: storage.NewLedgerService(db), Outbox: storage.NewOutbox(db),
 	}
-	e.Inbox = &sms.Inbox{Messages: e.Messages, Outbox: e.Outbox, Complaints: e.Complaints, Members: e.Members,
+	e.Inbox = &sms.Inbox{Atomic: db, Messages: e.Messages, Outbox: e.Outbox, Complaints: e.Complaints, Members: e.Members,
 		Ledger: e.Ledger, Keywords: kw, Region: "IN", Currency: "INR"}
 	e.Complaints.NotifyText = e.Inbox.NotifyText
 	e.Leader = &domain.Member{Phone: LeaderPhone, Name: "Sunita", Lang: "hi", Role: domain.RoleLeader, Status: domain.MemberActive}
