@@ -107,6 +107,17 @@ func isParserError(msg string) bool {
 	return false
 }
 
+// lineCount is how many lines yaml.v3 sees in data: it breaks lines at
+// "\r\n", "\r", "\n", NEL, LS and PS.
+func lineCount(data []byte) int {
+	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	n := 1
+	for _, brk := range []string{"\n", "\r", "\u0085", "\u2028", "\u2029"} {
+		n += strings.Count(s, brk)
+	}
+	return n
+}
+
 type parser struct {
 	file   string
 	m      *Menus
@@ -134,6 +145,9 @@ func (p *parser) parse(data []byte) {
 				if isParserError(msg) {
 					line++ // yaml.v3 counts parser (not scanner) error lines from 0
 				}
+				// At the end of a file with no final line break yaml.v3
+				// names the line after the last.
+				line = min(line, lineCount(data))
 			}
 		}
 		p.probs = append(p.probs, Problem{Pos: Pos{File: p.file, Line: line, Col: 1}, Msg: "YAML syntax: " + msg})

@@ -58,12 +58,26 @@ func (r *Reloader) Ready() error {
 	if r.eng.Menus() == nil {
 		return fmt.Errorf("no menus loaded")
 	}
+	return nil
+}
+
+// Detail says, while the service stays ready on the last good menus, that
+// the edited ones were refused and why; "" when the last reload worked.
+func (r *Reloader) Detail() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failed != nil {
-		return fmt.Errorf("serving the menus loaded at %s; the edited menus were refused:\n%v", r.loadedAt.Format(time.RFC3339), r.failed)
+		return fmt.Sprintf("ussd: serving the menus loaded at %s; the edited menus were refused:\n%v", r.loadedAt.Format(time.RFC3339), r.failed)
 	}
-	return nil
+	return ""
+}
+
+// Status is when the menus in use were loaded and why the last reload was
+// refused (nil when it was not), for the console's menus page.
+func (r *Reloader) Status() (loadedAt time.Time, failed error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.loadedAt, r.failed
 }
 
 // Watch reloads on file changes under the menu paths and on SIGHUP until

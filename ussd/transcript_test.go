@@ -266,13 +266,15 @@ func runTranscript(t *testing.T, path string) {
 			}
 		case "@ready":
 			if err := e.reload.Ready(); err != nil {
-				s := strings.ReplaceAll(err.Error(), e.menus, "menus.yaml")
+				out.WriteString("not ready: " + err.Error() + "\n\n")
+			} else if d := e.reload.Detail(); d != "" {
+				s := strings.ReplaceAll(d, e.menus, "menus.yaml")
 				// the load time varies from run to run
 				if i := strings.Index(s, " loaded at "); i >= 0 {
 					j := strings.Index(s[i:], ";")
 					s = s[:i] + " loaded at T" + s[i+j:]
 				}
-				out.WriteString("not ready: " + s + "\n\n")
+				out.WriteString("ready, with a warning: " + s + "\n\n")
 			} else {
 				out.WriteString("ready\n\n")
 			}

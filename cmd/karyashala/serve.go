@@ -31,7 +31,10 @@ import (
 type component struct {
 	Name  string
 	Ready func() error
-	Run   func(ctx context.Context)
+	// Detail, when it returns text, is shown by /readyz while the component
+	// still serves (a refused menu reload, say): worth a look, not an outage.
+	Detail func() string
+	Run    func(ctx context.Context)
 }
 
 // mountFunc adds a channel's routes to app.
@@ -151,7 +154,7 @@ func phoneLimit(k *ratelimit.Keyed, ussd bool) fiber.Handler {
 }
 
 func (srv *server) readyz(c *fiber.Ctx) error {
-	var problems []string
+	var problems, details []string
 	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
 	defer cancel()
 	if err := srv.svc.DB.Ping(ctx); err != nil {
@@ -163,11 +166,16 @@ func (srv *server) readyz(c *fiber.Ctx) error {
 				problems = append(problems, comp.Name+": "+err.Error())
 			}
 		}
+		if comp.Detail != nil {
+			if d := comp.Detail(); d != "" {
+				details = append(details, d)
+			}
+		}
 	}
 	if len(problems) > 0 {
 		return c.Status(fiber.StatusServiceUnavailable).SendString("not ready\n" + strings.Join(problems, "\n") + "\n")
 	}
-	return c.SendString("ready\n")
+	return c.SendString("ready\n" + strings.Join(append(details, ""), "\n"))
 }
 
 // serve runs until SIGINT or SIGTERM, then stops accepting, finishes requests

@@ -259,3 +259,21 @@ func TestConcurrentUSSDSessionsStayApart(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// A refused menu reload keeps /readyz at 200 (the last good menus serve)
+// and shows why; the console's menus page gets the problems by file.
+func TestReadyzDetailAndMenuStatus(t *testing.T) {
+	srv, s := testServer(t, nil)
+	srv.components = append(srv.components, &component{Name: "test", Detail: func() string { return "ussd: edited menus refused" }})
+	status, body := do(t, srv, httptest.NewRequest("GET", "/readyz", nil))
+	if status != 200 || !strings.Contains(body, "ready\nussd: edited menus refused") {
+		t.Fatalf("readyz = %d %q", status, body)
+	}
+	if s.Menus == nil || len(s.Menus().Files) == 0 {
+		t.Fatal("the USSD channel does not report its menus")
+	}
+	st := menuStatus(MenuReport{Files: []string{"a.yaml", "b.yaml"}, Failed: fmt.Errorf("a.yaml:3:4: bad\nb.yaml:1:1: worse\na.yaml:9:1: also")})
+	if len(st.Files) != 2 || len(st.Files[0].Problems) != 2 || st.Files[1].Problems[0] != "b.yaml:1:1: worse" {
+		t.Fatalf("menu status = %+v", st)
+	}
+}

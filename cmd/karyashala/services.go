@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/domain"
@@ -28,6 +29,17 @@ type services struct {
 	// (text is every input so far joined by "*"); it answers "CON ..." or
 	// "END ...". Set by mountUSSD, used by the console's phone simulator.
 	Dial func(ctx context.Context, sessionID, phone, serviceCode, text string) (string, error)
+	// Menus reports the USSD menus in use, for the console. Set by mountUSSD.
+	Menus func() MenuReport
+}
+
+// MenuReport is what the USSD channel says about its menus: the files in
+// use, when they were loaded, and why the last reload was refused (nil when
+// it was not).
+type MenuReport struct {
+	Files    []string
+	LoadedAt time.Time
+	Failed   error
 }
 
 // openServices opens (and migrates) the configured database.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/karyashala/karyashala/config"
@@ -21,6 +23,12 @@ func mountConsole(app *fiber.App, s *services, cfg config.Config) (*component, e
 		Messages:   s.Messages,
 		Tokens:     s.Tokens,
 		Reports:    s.Reports,
+		Menus: func() *console.MenuStatus {
+			if s.Menus == nil {
+				return nil
+			}
+			return menuStatus(s.Menus())
+		},
 		Dial: func() console.DialFunc {
 			if s.Dial == nil {
 				return nil
@@ -38,4 +46,25 @@ func mountConsole(app *fiber.App, s *services, cfg config.Config) (*component, e
 	}
 	h.Mount(app)
 	return &component{Name: "console"}, nil
+}
+
+// menuStatus turns the USSD channel's report into the console's view,
+// sorting the refused reload's FILE:LINE:COL lines under their files.
+func menuStatus(r MenuReport) *console.MenuStatus {
+	st := &console.MenuStatus{LoadedAt: r.LoadedAt}
+	var lines []string
+	if r.Failed != nil {
+		st.Err = r.Failed.Error()
+		lines = strings.Split(st.Err, "\n")
+	}
+	for _, f := range r.Files {
+		mf := console.MenuFile{Path: f}
+		for _, l := range lines {
+			if strings.HasPrefix(l, f+":") {
+				mf.Problems = append(mf.Problems, l)
+			}
+		}
+		st.Files = append(st.Files, mf)
+	}
+	return st
 }

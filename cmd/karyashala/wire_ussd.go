@@ -51,8 +51,19 @@ func mountUSSD(app *fiber.App, s *services, cfg config.Config) (*component, erro
 			}
 		},
 	}
+	started := time.Now()
+	s.Menus = func() MenuReport {
+		r := MenuReport{LoadedAt: started}
+		if m := eng.Menus(); m != nil {
+			r.Files = m.Files
+		}
+		if rel != nil {
+			r.LoadedAt, r.Failed = rel.Status()
+		}
+		return r
+	}
 	if rel != nil {
-		comp.Ready = rel.Ready
+		comp.Ready, comp.Detail = rel.Ready, rel.Detail
 	}
 	return comp, nil
 }
