@@ -216,7 +216,7 @@ func (in *Inbox) pay(ctx context.Context, m *domain.Message, lang string) (reply
 	if err != nil {
 		return reply{}, err
 	}
-	f := func(minor int64) string { return FormatMinor(minor, in.Currency) }
+	f := func(minor int64) string { return domain.FormatMinor(minor, in.Currency) }
 	return reply{text: in.Keywords.Reply(lang, "pay", "currency", in.Currency,
 		"earned", f(p.Earned), "approved", f(p.Approved), "paid", f(p.Paid), "balance", f(p.Balance)), lang: lang}, nil
 }

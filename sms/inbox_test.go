@@ -170,26 +170,6 @@ func TestConcurrentRedeliveriesHandledOnce(t *testing.T) {
 	}
 }
 
-func TestPayFigures(t *testing.T) {
-	cases := []struct {
-		minor int64
-		code  string
-		want  string
-	}{
-		{123450, "INR", "1234.50"},
-		{5, "INR", "0.05"},
-		{0, "KES", "0.00"},
-		{1500, "JPY", "1500"},
-		{12345, "KWD", "12.345"},
-		{-250, "INR", "-2.50"},
-	}
-	for _, c := range cases {
-		if got := sms.FormatMinor(c.minor, c.code); got != c.want {
-			t.Errorf("FormatMinor(%d, %s) = %q, want %q", c.minor, c.code, got, c.want)
-		}
-	}
-}
-
 func TestNotifyTextSegments(t *testing.T) {
 	e := smstest.New(t)
 	for _, lang := range []string{"en", "hi"} {

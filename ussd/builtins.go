@@ -101,7 +101,7 @@ type builtins struct {
 }
 
 func (b *builtins) money(minor int64, lang string) string {
-	return FormatMoney(minor, b.opt.Currency, lang)
+	return domain.FormatMoney(minor, b.opt.Currency, lang)
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -4,35 +4,7 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/karyashala/karyashala/domain"
 )
-
-func TestFormatMoney(t *testing.T) {
-	cases := []struct {
-		minor     int64
-		cur, lang string
-		want      string
-	}{
-		{1250, "INR", "en", "Rs 12.50"},
-		{1250, "INR", "hi", "₹12.50"},
-		{5, "INR", "en", "Rs 0.05"},
-		{0, "INR", "en", "Rs 0.00"},
-		{125000000, "INR", "en", "Rs 12,50,000.00"},
-		{-300, "INR", "en", "Rs -3.00"},
-		{123456789, "KES", "en", "KSh 1,234,567.89"},
-		{1500, "UGX", "en", "USh 1,500"},
-		{1500, "XYZ", "en", "XYZ 15.00"},
-	}
-	for _, c := range cases {
-		if got := FormatMoney(c.minor, c.cur, c.lang); got != c.want {
-			t.Errorf("FormatMoney(%d, %s, %s) = %q, want %q", c.minor, c.cur, c.lang, got, c.want)
-		}
-	}
-	if _, ok := domain.GSM7Len(FormatMoney(1250, "INR", "en")); !ok {
-		t.Error("English amounts must stay GSM-7")
-	}
-}
 
 func TestFormatDate(t *testing.T) {
 	d := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
