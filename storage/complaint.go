@@ -53,7 +53,7 @@ func DefaultNotifyText(c *domain.Complaint, ev *domain.ComplaintEvent) string {
 
 const complaintCols = `id, ref, kind, text, category, COALESCE(reporter_phone, ''), anonymous, channel, lang, status, duplicate_of, latest_note, created_at, updated_at, acknowledged_at, resolved_at`
 
-func scanComplaint(row interface{ Scan(...any) error }) (*domain.Complaint, error) {
+func scanComplaint(row scanner) (*domain.Complaint, error) {
 	var c domain.Complaint
 	var created, updated string
 	var ack, res sql.NullString
@@ -193,27 +193,7 @@ func (s *ComplaintService) FindComplaints(ctx context.Context, f domain.Complain
 			args = append(args, c.val)
 		}
 	}
-	rows, err := s.db.r.QueryContext(ctx, q+order+` LIMIT ?`, append(args, lim)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*domain.Complaint
-	for rows.Next() {
-		c, err := scanComplaint(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var last int64
-	if len(out) > 0 {
-		last = out[len(out)-1].ID
-	}
-	return out, nextCursor(len(out), lim, last), nil
+	return page(ctx, s.db.r, q+order+` LIMIT ?`, append(args, lim), lim, scanComplaint, func(v *domain.Complaint) int64 { return v.ID })
 }
 
 // ChangeComplaint applies a leader's change and records the reporter's SMS.

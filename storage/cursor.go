@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"context"
+	"database/sql"
 	"strconv"
 
 	"github.com/karyashala/karyashala/domain"
@@ -25,4 +27,40 @@ func nextCursor(n, lim int, lastID int64) string {
 		return ""
 	}
 	return strconv.FormatInt(lastID, 10)
+}
+
+// scanner is a *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// list runs a query on db and scans every row with scan.
+func list[T any](ctx context.Context, db *sql.DB, query string, args []any, scan func(scanner) (*T, error)) ([]*T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// page runs a list query whose last argument is its LIMIT, lim, and returns
+// the rows with the cursor of the next page ("" after the last page); id is
+// the cursor value of a row.
+func page[T any](ctx context.Context, db *sql.DB, query string, args []any, lim int, scan func(scanner) (*T, error), id func(*T) int64) ([]*T, string, error) {
+	out, err := list(ctx, db, query, args, scan)
+	if err != nil {
+		return nil, "", err
+	}
+	var last int64
+	if len(out) > 0 {
+		last = id(out[len(out)-1])
+	}
+	return out, nextCursor(len(out), lim, last), nil
 }

@@ -96,7 +96,7 @@ func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by st
 
 const entryCols = `id, member_id, kind, amount_minor, COALESCE(work_report_id, 0), COALESCE(reference, ''), note, created_by, created_at`
 
-func scanEntry(row interface{ Scan(...any) error }) (*domain.LedgerEntry, error) {
+func scanEntry(row scanner) (*domain.LedgerEntry, error) {
 	var e domain.LedgerEntry
 	var created string
 	if err := row.Scan(&e.ID, &e.MemberID, &e.Kind, &e.AmountMinor, &e.WorkReportID, &e.Reference, &e.Note, &e.CreatedBy, &created); err != nil {
@@ -119,25 +119,5 @@ func (s *LedgerService) Entries(ctx context.Context, memberID int64, cursor stri
 		q += ` AND id < ?`
 		args = append(args, before)
 	}
-	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, lim)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*domain.LedgerEntry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var last int64
-	if len(out) > 0 {
-		last = out[len(out)-1].ID
-	}
-	return out, nextCursor(len(out), lim, last), nil
+	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanEntry, func(v *domain.LedgerEntry) int64 { return v.ID })
 }

@@ -20,7 +20,7 @@ func NewMemberService(db *DB) *MemberService { return &MemberService{db: db} }
 
 const memberCols = `id, phone, name, lang, COALESCE(workshop_id, 0), role, status, created_at, updated_at`
 
-func scanMember(row interface{ Scan(...any) error }) (*domain.Member, error) {
+func scanMember(row scanner) (*domain.Member, error) {
 	var m domain.Member
 	var created, updated string
 	if err := row.Scan(&m.ID, &m.Phone, &m.Name, &m.Lang, &m.WorkshopID, &m.Role, &m.Status, &created, &updated); err != nil {
@@ -130,27 +130,7 @@ func (s *MemberService) FindMembers(ctx context.Context, f domain.MemberFilter) 
 	}
 	q += ` ORDER BY id LIMIT ?`
 	args = append(args, lim)
-	rows, err := s.db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*domain.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var last int64
-	if len(out) > 0 {
-		last = out[len(out)-1].ID
-	}
-	return out, nextCursor(len(out), lim, last), nil
+	return page(ctx, s.db.r, q, args, lim, scanMember, func(v *domain.Member) int64 { return v.ID })
 }
 
 // UpdateMember changes a member's fields.

@@ -19,7 +19,7 @@ func NewMessageService(db *DB) *MessageService { return &MessageService{db: db} 
 
 const messageCols = `id, direction, provider, COALESCE(provider_id, ''), phone, peer, text, lang, status, segments, error, attempts, next_attempt_at, COALESCE(complaint_id, 0), COALESCE(reply_to, 0), created_at, updated_at`
 
-func scanMessage(row interface{ Scan(...any) error }) (*domain.Message, error) {
+func scanMessage(row scanner) (*domain.Message, error) {
 	var m domain.Message
 	var next sql.NullString
 	var created, updated string
@@ -131,27 +131,7 @@ func (s *MessageService) FindMessages(ctx context.Context, f domain.MessageFilte
 		q += ` AND phone = ?`
 		args = append(args, f.Phone)
 	}
-	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, lim)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*domain.Message
-	for rows.Next() {
-		m, err := scanMessage(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var last int64
-	if len(out) > 0 {
-		last = out[len(out)-1].ID
-	}
-	return out, nextCursor(len(out), lim, last), nil
+	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanMessage, func(v *domain.Message) int64 { return v.ID })
 }
 
 // OptOut records STOP.

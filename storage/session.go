@@ -56,7 +56,7 @@ func (s *SessionStore) remember(sess *domain.USSDSession) {
 	s.mu.Unlock()
 }
 
-func scanSession(row interface{ Scan(...any) error }) (*domain.USSDSession, error) {
+func scanSession(row scanner) (*domain.USSDSession, error) {
 	var s domain.USSDSession
 	var updated string
 	if err := row.Scan(&s.ID, &s.Phone, &s.State, &s.Ended, &updated); err != nil {

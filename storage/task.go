@@ -23,7 +23,7 @@ func NewTaskService(db *DB) *TaskService { return &TaskService{db: db} }
 
 const taskCols = `id, titles, kind, rate_minor, quantity, free, deadline, COALESCE(workshop_id, 0), status, created_at`
 
-func scanTask(row interface{ Scan(...any) error }) (*domain.Task, error) {
+func scanTask(row scanner) (*domain.Task, error) {
 	var t domain.Task
 	var titles, created string
 	var deadline sql.NullString
@@ -118,27 +118,7 @@ func (s *TaskService) FindTasks(ctx context.Context, f domain.TaskFilter) ([]*do
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, lim)
-	rows, err := s.db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*domain.Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, t)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var last int64
-	if len(out) > 0 {
-		last = out[len(out)-1].ID
-	}
-	return out, nextCursor(len(out), lim, last), nil
+	return page(ctx, s.db.r, q, args, lim, scanTask, func(v *domain.Task) int64 { return v.ID })
 }
 
 // UpdateTask changes titles, status, deadline or quantity.
@@ -260,7 +240,7 @@ func activeMember(ctx context.Context, tx *sql.Tx, id int64) error {
 
 const assignmentCols = `a.id, a.task_id, a.member_id, a.quantity, a.reported, a.created_at`
 
-func scanAssignment(row interface{ Scan(...any) error }, withTask bool) (*domain.Assignment, error) {
+func scanAssignment(row scanner, withTask bool) (*domain.Assignment, error) {
 	var a domain.Assignment
 	var created string
 	dest := []any{&a.ID, &a.TaskID, &a.MemberID, &a.Quantity, &a.Reported, &created}
@@ -292,20 +272,7 @@ func (s *TaskService) AssignmentsByMember(ctx context.Context, memberID int64, a
 	if !all {
 		q += ` AND a.reported < a.quantity`
 	}
-	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY a.id DESC LIMIT 200`, memberID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.Assignment
-	for rows.Next() {
-		a, err := scanAssignment(rows, true)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return list(ctx, s.db.r, q+` ORDER BY a.id DESC LIMIT 200`, []any{memberID}, func(r scanner) (*domain.Assignment, error) { return scanAssignment(r, true) })
 }
 
 // AssignmentByID returns one assignment with its task.
@@ -356,7 +323,7 @@ func (s *TaskService) ReportWork(ctx context.Context, memberID, assignmentID, qt
 
 const reportCols = `id, assignment_id, task_id, member_id, quantity, amount_minor, status, reason, created_at, decided_at, decided_by`
 
-func scanReport(row interface{ Scan(...any) error }) (*domain.WorkReport, error) {
+func scanReport(row scanner) (*domain.WorkReport, error) {
 	var r domain.WorkReport
 	var created string
 	var decided sql.NullString
@@ -388,27 +355,7 @@ func (s *TaskService) FindWorkReports(ctx context.Context, f domain.WorkReportFi
 		q += ` AND member_id = ?`
 		args = append(args, f.MemberID)
 	}
-	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT ?`, append(args, lim)...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*domain.WorkReport
-	for rows.Next() {
-		r, err := scanReport(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var last int64
-	if len(out) > 0 {
-		last = out[len(out)-1].ID
-	}
-	return out, nextCursor(len(out), lim, last), nil
+	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanReport, func(v *domain.WorkReport) int64 { return v.ID })
 }
 
 // WorkReportByID returns one work report.

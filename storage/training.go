@@ -22,7 +22,7 @@ func NewTrainingService(db *DB) *TrainingService { return &TrainingService{db: d
 
 const trainingCols = `id, titles, starts_at, place, capacity, signed_up, COALESCE(workshop_id, 0), topic, created_at`
 
-func scanTraining(row interface{ Scan(...any) error }) (*domain.Training, error) {
+func scanTraining(row scanner) (*domain.Training, error) {
 	var t domain.Training
 	var titles, starts, created string
 	if err := row.Scan(&t.ID, &titles, &starts, &t.Place, &t.Capacity, &t.SignedUp, &t.WorkshopID, &t.Topic, &created); err != nil {
@@ -73,20 +73,7 @@ func (s *TrainingService) TrainingByID(ctx context.Context, id int64) (*domain.T
 
 // UpcomingTrainings lists trainings that have not started, soonest first.
 func (s *TrainingService) UpcomingTrainings(ctx context.Context) ([]*domain.Training, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT `+trainingCols+` FROM trainings WHERE starts_at > ? ORDER BY starts_at, id LIMIT 200`, fmtTime(s.db.now()))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.Training
-	for rows.Next() {
-		t, err := scanTraining(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return list(ctx, s.db.r, `SELECT `+trainingCols+` FROM trainings WHERE starts_at > ? ORDER BY starts_at, id LIMIT 200`, []any{fmtTime(s.db.now())}, scanTraining)
 }
 
 // SignUp books a member on a training within its capacity.

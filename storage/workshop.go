@@ -31,7 +31,7 @@ func (s *WorkshopService) CreateWorkshop(ctx context.Context, w *domain.Workshop
 	})
 }
 
-func scanWorkshop(row interface{ Scan(...any) error }) (*domain.Workshop, error) {
+func scanWorkshop(row scanner) (*domain.Workshop, error) {
 	var w domain.Workshop
 	var created string
 	if err := row.Scan(&w.ID, &w.Name, &w.Address, &w.Hours, &created); err != nil {
@@ -52,20 +52,7 @@ func (s *WorkshopService) WorkshopByID(ctx context.Context, id int64) (*domain.W
 
 // FindWorkshops lists workshops by name.
 func (s *WorkshopService) FindWorkshops(ctx context.Context) ([]*domain.Workshop, error) {
-	rows, err := s.db.r.QueryContext(ctx, `SELECT id, name, address, hours, created_at FROM workshops ORDER BY name, id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.Workshop
-	for rows.Next() {
-		w, err := scanWorkshop(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return list(ctx, s.db.r, `SELECT id, name, address, hours, created_at FROM workshops ORDER BY name, id`, nil, scanWorkshop)
 }
 
 // RequestHelp records a help request.
@@ -102,7 +89,7 @@ func (s *WorkshopService) RequestHelp(ctx context.Context, memberID, workshopID 
 
 const helpCols = `id, member_id, workshop_id, note, status, created_at, closed_at, closed_by`
 
-func scanHelp(row interface{ Scan(...any) error }) (*domain.HelpRequest, error) {
+func scanHelp(row scanner) (*domain.HelpRequest, error) {
 	var h domain.HelpRequest
 	var created string
 	var closed sql.NullString
@@ -121,20 +108,7 @@ func (s *WorkshopService) FindHelpRequests(ctx context.Context, status string) (
 		q += ` WHERE status = ?`
 		args = append(args, status)
 	}
-	rows, err := s.db.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT 500`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*domain.HelpRequest
-	for rows.Next() {
-		h, err := scanHelp(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return list(ctx, s.db.r, q+` ORDER BY id DESC LIMIT 500`, args, scanHelp)
 }
 
 // CloseHelpRequest closes an open help request.
