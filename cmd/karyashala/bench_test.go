@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 )
@@ -14,6 +16,7 @@ import (
 // durably, before the 200.
 func BenchmarkSMSInboundServer(b *testing.B) {
 	srv, s := testServerB(b)
+	startComponents(b, srv)
 	var n atomic.Int64
 	b.SetParallelism(64)
 	b.ResetTimer()
@@ -38,6 +41,7 @@ func BenchmarkSMSInboundServer(b *testing.B) {
 // persisted sessions (64 concurrent callers).
 func BenchmarkUSSDServer(b *testing.B) {
 	srv, s := testServerB(b)
+	startComponents(b, srv)
 	var n atomic.Int64
 	b.SetParallelism(64)
 	b.ResetTimer()
@@ -57,6 +61,20 @@ func BenchmarkUSSDServer(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hops/s")
 	reportBatches(b, s)
+}
+
+// startComponents runs the background work (outbox senders, reloads) as
+// serve does, so benchmarks pay for it too.
+func startComponents(b *testing.B, srv *server) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, c := range srv.components {
+		if c.Run != nil {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.Run(ctx) }()
+		}
+	}
+	b.Cleanup(func() { cancel(); wg.Wait() })
 }
 
 // reportBatches shows how many callers' writes each commit carried.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -178,12 +179,26 @@ func (srv *server) readyz(c *fiber.Ctx) error {
 	return c.SendString("ready\n" + strings.Join(append(details, ""), "\n"))
 }
 
+// tuneGC trades memory for CPU unless the operator set GOGC or GOMEMLIMIT:
+// the live heap is small (tens of MB), so collecting at 5x it rather than 2x
+// saves CPU on every request, and a soft limit keeps the process well under
+// the 150 MB it is measured against.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(120 << 20)
+	}
+}
+
 // serve runs until SIGINT or SIGTERM, then stops accepting, finishes requests
 // in flight, stops background work and closes the database.
 func serve(ctx context.Context, cfg config.Config, demo bool) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	tuneGC()
 	s, err := openServices(cfg)
 	if err != nil {
 		return err
