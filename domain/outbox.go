@@ -37,7 +37,8 @@ type Outbox interface {
 	MarkFailed(ctx context.Context, id int64, reason string) error
 	// ApplyReport moves a message forward on a delivery report (queued <
 	// sending < sent < delivered or failed; never backwards) and returns it.
-	// ENOTFOUND when no outbound message matches.
+	// ENOTFOUND when no outbound message matches; ECONFLICT when the report
+	// names one message by our id and gives another's carrier id.
 	ApplyReport(ctx context.Context, r DeliveryReport) (*Message, error)
 	// RecoverSending settles messages left sending by a process that died
 	// before marking them, last touched before the given time. It does not

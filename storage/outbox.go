@@ -142,6 +142,9 @@ func (o *Outbox) ApplyReport(ctx context.Context, r domain.DeliveryReport) (*dom
 		m.UpdatedAt = o.db.now()
 		_, err = tx.ExecContext(ctx, `UPDATE messages SET status = ?, error = ?, provider_id = ?, updated_at = ? WHERE id = ?`,
 			m.Status, m.Error, nullStr(m.ProviderID), fmtTime(m.UpdatedAt), m.ID)
+		if isUnique(err) {
+			return domain.Errorf(domain.ECONFLICT, "the report names message %d, but %s id %q belongs to another message", m.ID, r.Provider, r.ProviderID)
+		}
 		return err
 	})
 	if err != nil {

@@ -74,7 +74,7 @@ func (c *checker) run() {
 func (c *checker) suggest(id string) string {
 	best, bestD := "", 3
 	for other := range c.m.Screens {
-		if d := levenshtein.ComputeDistance(id, other); d < bestD {
+		if d := levenshtein.ComputeDistance(id, other); d < bestD || d == bestD && other < best {
 			best, bestD = other, d
 		}
 	}

@@ -52,6 +52,9 @@ func FuzzMenuParse(f *testing.F) {
 	}
 	f.Add([]byte(minimalMenus))
 	for _, s := range []string{
+		// Two screens one edit from the unknown start: the suggestion must
+		// not depend on map order.
+		"start: homx\nscreens:\n  home: {type: end, text: {en: a, hi: b}}\n  hom: {type: end, text: {en: a, hi: b}}\n",
 		"", "\n", "start: home", "screens: [1, 2]", "start: [a]\nstart: b\n", "screens:\n  home:\n    type: menu\n\ttext: x\n",
 		"screens:\n  a: &x {type: end, text: {en: \"{{.a\"}}\n  b: *x\n", "system:\n  back: {en: \"\\u2028\"}\n", "\xef\xbb\xbfstart: home\r\nscreens: {}\r\n",
 		"screens:\n  h:\n    type: input\n    validate:\n      - regex: \"(\"\n        error: {en: x}\n", "- a\n- b\n", "{{{", "start: home\nscreens:\n  home: {type: end, text: {en: \"x\n\ny\", hi: \"é\"}}\n",
