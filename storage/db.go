@@ -40,6 +40,7 @@ type DB struct {
 	closing    chan struct{}
 	writerDone chan struct{}
 	closeOnce  sync.Once
+	relaxedNow bool // the write connection runs synchronous=NORMAL; writer goroutine only
 	batches    atomic.Int64
 	jobCount   atomic.Int64
 
@@ -191,6 +192,10 @@ type writeJob struct {
 	ctx  context.Context
 	fn   func(tx *sql.Tx) error
 	done chan error
+	// relaxed jobs may commit without an fsync (synchronous=NORMAL): they
+	// survive a crash of the process, and a power cut up to the next
+	// synced commit. Only USSD session state is written this way.
+	relaxed bool
 }
 
 // maxBatch bounds how many callers share one commit.
@@ -205,10 +210,22 @@ var errClosed = errors.New("database is closed")
 // answers them all after the one fsync. Durability then costs one sync per
 // batch instead of one per request.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.submit(ctx, fn, false)
+}
+
+// writeRelaxed is write for state whose loss in a power cut (not a process
+// crash) is acceptable: a batch of only relaxed writes commits without
+// waiting for the disk, and the next synced commit makes it durable too.
+// A USSD session lives three minutes; its caller can redial.
+func (db *DB) writeRelaxed(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.submit(ctx, fn, true)
+}
+
+func (db *DB) submit(ctx context.Context, fn func(tx *sql.Tx) error, relaxed bool) error {
 	if tx, ok := ctx.Value(txKey{db}).(*sql.Tx); ok {
 		return nested(tx, fn)
 	}
-	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1), relaxed: relaxed}
 	select {
 	case db.jobs <- job:
 	case <-db.closing:
@@ -297,6 +314,21 @@ func (db *DB) runBatch(batch []*writeJob) {
 			}
 			j.done <- errs[i]
 		}
+	}
+	relaxed := true
+	for _, j := range batch {
+		relaxed = relaxed && j.relaxed
+	}
+	if relaxed != db.relaxedNow {
+		mode := "FULL"
+		if relaxed {
+			mode = "NORMAL"
+		}
+		if _, err := db.w.Exec("PRAGMA synchronous = " + mode); err != nil {
+			finish(fmt.Errorf("set synchronous %s: %w", mode, err))
+			return
+		}
+		db.relaxedNow = relaxed
 	}
 	tx, err := db.w.BeginTx(context.Background(), nil)
 	if err != nil {

@@ -131,3 +131,27 @@ func TestAtomically(t *testing.T) {
 		t.Fatalf("failed unit: err %v, rows %d, want 2 (nothing kept)", err, count())
 	}
 }
+
+// A batch with any durable write commits with synchronous=FULL; a batch of
+// only relaxed (session) writes with NORMAL.
+func TestRelaxedOnlyWhenEveryWriteIs(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	mode := func() int {
+		var n int
+		if err := db.write(ctx, func(tx *sql.Tx) error { return tx.QueryRow("PRAGMA synchronous").Scan(&n) }); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	noop := func(tx *sql.Tx) error { return nil }
+	if err := db.writeRelaxed(ctx, noop); err != nil {
+		t.Fatal(err)
+	}
+	if !db.relaxedNow {
+		t.Fatal("a batch of one relaxed write did not relax")
+	}
+	if got := mode(); got != 2 { // 2 = FULL: the check itself is a durable write
+		t.Fatalf("synchronous during a durable write = %d, want 2 (FULL)", got)
+	}
+}

@@ -83,7 +83,7 @@ func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession
 	if sess.UpdatedAt.IsZero() {
 		sess.UpdatedAt = s.db.now()
 	}
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at`,
 			sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
