@@ -44,18 +44,20 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	var stored *domain.Message
 	dup := false
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		if m.ProviderID != "" {
+		// One statement in the common case: the unique key on (direction,
+		// provider, provider_id) turns a redelivery into no row.
+		err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
+			VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
+			ON CONFLICT (direction, provider, provider_id) DO NOTHING RETURNING id`,
+			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now)).Scan(&m.ID)
+		if errors.Is(err, sql.ErrNoRows) {
 			prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, m.Provider, m.ProviderID))
-			if err == nil {
-				stored, dup = prev, true
-				return nil
-			} else if !errors.Is(err, sql.ErrNoRows) {
+			if err != nil {
 				return err
 			}
+			stored, dup = prev, true
+			return nil
 		}
-		err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
-			VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?) RETURNING id`,
-			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now)).Scan(&m.ID)
 		stored = m
 		return err
 	})
