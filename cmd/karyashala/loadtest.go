@@ -27,6 +27,7 @@ func loadtestCmd() *cobra.Command {
 		target, modes, journey, token string
 		duration                      time.Duration
 		conc, seedSessions            int
+		rate, rateShare               float64
 	)
 	cmd := &cobra.Command{
 		Use:   "loadtest",
@@ -42,7 +43,7 @@ reports each mode's throughput as a share of the baseline and the server's
 resident memory at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			o := loadtest.Options{Concurrency: conc, Duration: duration, Token: token, Progress: cmd.ErrOrStderr()}
+			o := loadtest.Options{Concurrency: conc, Duration: duration, Token: token, Rate: rate, Progress: cmd.ErrOrStderr()}
 			if journey != "" {
 				o.Journey = strings.Split(journey, ",")
 			}
@@ -62,7 +63,7 @@ resident memory at the end.`,
 				}
 				return nil
 			}
-			return spawnedLoad(cmd.Context(), cmd, o, modes, seedSessions)
+			return spawnedLoad(cmd.Context(), cmd, o, modes, seedSessions, rateShare)
 		},
 	}
 	cmd.Flags().StringVar(&target, "url", "", "base URL of a running server (loopback only); empty: start the baseline and the server here")
@@ -71,6 +72,8 @@ resident memory at the end.`,
 	cmd.Flags().StringVar(&token, "token", "", "callbacks.token of the server, if set")
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long each mode runs")
 	cmd.Flags().IntVar(&conc, "concurrency", 256, "concurrent connections")
+	cmd.Flags().Float64Var(&rate, "rate", 0, "offer this many requests a second in total (open loop, latency from each request's due time); 0: as fast as possible")
+	cmd.Flags().Float64Var(&rateShare, "latency-at", 0.4, "with a spawned server: after the throughput runs, measure latency again offering this share of the baseline's rate (0 skips)")
 	cmd.Flags().IntVar(&seedSessions, "seed-sessions", 0, "with a spawned server: store this many finished USSD sessions first (memory with many sessions)")
 
 	bare := &cobra.Command{
@@ -94,7 +97,7 @@ resident memory at the end.`,
 
 // spawnedLoad runs the baseline and then the real server as child processes,
 // so the load generator's own CPU use is the same in both measurements.
-func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, seedSessions int) error {
+func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, seedSessions int, rateShare float64) error {
 	out := cmd.OutOrStdout()
 	self, err := os.Executable()
 	if err != nil {
@@ -148,11 +151,29 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		}
 		results = append(results, r)
 	}
+	var paced []loadtest.Result
+	if rateShare > 0 && o.Rate == 0 {
+		for _, m := range strings.Split(modes, ",") {
+			po := o
+			po.URL, po.Mode, po.Rate = "http://"+addr, m, rateShare*base.PerSecond()
+			r, err := loadtest.Run(ctx, po)
+			if err != nil {
+				return err
+			}
+			paced = append(paced, r)
+		}
+	}
 	rss := rssMB(srv.Process.Pid)
 
 	fmt.Fprintf(out, "concurrency %d, %s per mode, GOMAXPROCS of this machine: %d cores\n", o.Concurrency, o.Duration, numCPU())
 	for _, r := range results {
 		fmt.Fprintf(out, "%s   %5.1f%% of baseline\n", r, 100*r.PerSecond()/base.PerSecond())
+	}
+	if len(paced) > 0 {
+		fmt.Fprintf(out, "latency offering %.0f%% of the baseline's rate (open loop, from each request's due time):\n", 100*rateShare)
+		for _, r := range paced {
+			fmt.Fprintln(out, r)
+		}
 	}
 	fmt.Fprintf(out, "server resident memory after the run: %.1f MB (sessions seeded: %d)\n", rss, seedSessions)
 	return nil

@@ -18,7 +18,9 @@ var version = "dev"
 
 func main() {
 	if err := rootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "karyashala:", err)
+		if _, quiet := err.(exitError); !quiet {
+			fmt.Fprintln(os.Stderr, "karyashala:", err)
+		}
 		os.Exit(exitCode(err))
 	}
 }
@@ -43,7 +45,7 @@ func rootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "configuration file (default ./karyashala.yaml when present)")
-	root.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), versionCmd(), backupCmd(), loadtestCmd(), menuCmd(), simulateCmd())
+	root.AddCommand(serveCmd(), migrateCmd(), tokenCmd(), versionCmd(), backupCmd(), loadtestCmd(), keywordsCmd(), menuCmd(), simulateCmd())
 	return root
 }
 
