@@ -26,6 +26,7 @@ import (
 
 	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/ratelimit"
 )
 
 //go:embed templates/*.html
@@ -98,8 +99,11 @@ type Console struct {
 	o        Options
 	money    money
 	sessions *sessionStore
-	pages    map[string]*template.Template
-	now      func() time.Time
+	// signins limits sign-in attempts per client address, so a token
+	// cannot be guessed at speed.
+	signins *ratelimit.Keyed
+	pages   map[string]*template.Template
+	now     func() time.Time
 }
 
 // New checks the dependencies and parses the templates.
@@ -125,7 +129,7 @@ func New(d Deps, o Options) (*Console, error) {
 	if now == nil {
 		now = time.Now
 	}
-	c := &Console{d: d, o: o, money: m, now: now, sessions: newSessionStore(o.SessionTTL, now)}
+	c := &Console{d: d, o: o, money: m, now: now, sessions: newSessionStore(o.SessionTTL, now), signins: ratelimit.PerMinute(10)}
 	if err := c.parseTemplates(); err != nil {
 		return nil, err
 	}

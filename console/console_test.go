@@ -478,3 +478,17 @@ func TestSecurityHeadersAndStatic(t *testing.T) {
 		t.Fatalf("path escape: %d", r.Status)
 	}
 }
+
+// Guessing tokens at speed is throttled per client address.
+func TestSignInThrottled(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.client(t)
+	var last resp
+	for i := 0; i < 12; i++ {
+		c.get("/console/signin")
+		last = c.post("/console/signin", url.Values{"token": {"guess"}})
+	}
+	if last.Status != http.StatusTooManyRequests || !strings.Contains(last.Body, "Too many sign-in attempts") {
+		t.Fatalf("12th attempt: status %d, body %s", last.Status, snippet(last.Body))
+	}
+}

@@ -186,6 +186,10 @@ func (h *Console) signin(c *fiber.Ctx) error {
 	if !sameToken(c.FormValue("csrf"), c.Cookies(signinCookie)) {
 		return h.showSignin(c, fiber.StatusForbidden, "The sign-in form expired or did not come from this console. Enter your token again.")
 	}
+	if !h.signins.Allow(c.IP()) {
+		slog.Info("console sign-in throttled", "ip", c.IP())
+		return h.showSignin(c, fiber.StatusTooManyRequests, "Too many sign-in attempts from this computer. Wait a minute, then try again.")
+	}
 	secret := strings.TrimSpace(c.FormValue("token"))
 	if secret == "" {
 		return h.showSignin(c, fiber.StatusUnprocessableEntity, "Enter your token. An operator creates one with: karyashala token create --role leader --name \"Your name\"")
