@@ -29,7 +29,12 @@ type Options struct {
 	Journey     []string      // USSD inputs one hop after another; the session ends after the last
 	ServiceCode string
 	Token       string // callbacks.token, when the server needs one
-	Progress    io.Writer
+	// Rate, when above 0, offers that many requests a second in total
+	// (open loop): latency is then measured from when each request was due,
+	// so a stalled server shows as latency instead of hiding as a lower
+	// request rate. 0 sends as fast as the connections allow.
+	Rate     float64
+	Progress io.Writer
 }
 
 // Result is what a run measured.
@@ -43,6 +48,8 @@ type Result struct {
 	P999     time.Duration
 	Max      time.Duration
 	FirstErr string
+	Rate     float64 // offered rate, 0 for closed loop
+	Missed   int64   // due requests never sent because every connection was busy
 }
 
 // PerSecond is the request rate.
@@ -56,8 +63,15 @@ func (r Result) String() string {
 	case "sms":
 		unit = "msgs/s"
 	}
+	mode := r.Mode
+	if r.Rate > 0 {
+		mode = fmt.Sprintf("%s@%.0f/s", r.Mode, r.Rate)
+	}
 	s := fmt.Sprintf("%-5s %9.0f %-6s  p50 %6.2fms  p99 %6.2fms  p999 %6.2fms  max %6.2fms  (%d requests, %d errors, %.1fs)",
-		r.Mode, r.PerSecond(), unit, ms(r.P50), ms(r.P99), ms(r.P999), ms(r.Max), r.Requests, r.Errors, r.Elapsed.Seconds())
+		mode, r.PerSecond(), unit, ms(r.P50), ms(r.P99), ms(r.P999), ms(r.Max), r.Requests, r.Errors, r.Elapsed.Seconds())
+	if r.Missed > 0 {
+		s += fmt.Sprintf("\n      %d due requests could not be sent: every connection was busy", r.Missed)
+	}
 	if r.FirstErr != "" {
 		s += "\n      first error: " + r.FirstErr
 	}
@@ -135,6 +149,36 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}()
 	}
 
+	// In open loop a pacer hands out due times; a worker measures from
+	// the due time, not from when it got round to sending.
+	var due chan time.Time
+	var missed atomic.Int64
+	if o.Rate > 0 {
+		due = make(chan time.Time, o.Concurrency)
+		go func() {
+			defer close(due)
+			interval := time.Duration(float64(time.Second) / o.Rate)
+			next := time.Now()
+			for {
+				next = next.Add(interval)
+				if d := time.Until(next); d > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(d):
+					}
+				} else if ctx.Err() != nil {
+					return
+				}
+				select {
+				case due <- next:
+				default:
+					missed.Add(1)
+				}
+			}
+		}()
+	}
+
 	var wg sync.WaitGroup
 	for w := 0; w < o.Concurrency; w++ {
 		wg.Add(1)
@@ -144,6 +188,12 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			lat := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
 				t0 := time.Now()
+				if due != nil {
+					var ok bool
+					if t0, ok = <-due; !ok {
+						break
+					}
+				}
 				err := u.step(ctx)
 				if ctx.Err() != nil {
 					break // a request cut off by the end of the run is not counted
@@ -165,7 +215,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	all := slices.Concat(lats...)
 	slices.Sort(all)
-	r := Result{Mode: o.Mode, Requests: requests.Load(), Errors: errs.Load(), Elapsed: elapsed}
+	r := Result{Mode: o.Mode, Requests: requests.Load(), Errors: errs.Load(), Elapsed: elapsed, Rate: o.Rate, Missed: missed.Load()}
 	if v, ok := firstErr.Load().(string); ok {
 		r.FirstErr = v
 	}
