@@ -6,25 +6,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/karyashala/karyashala/domain"
-	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
 )
 
 const resident = "+919812345678"
-
-func form(kv ...string) string {
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Set(kv[i], kv[i+1])
-	}
-	return v.Encode()
-}
 
 func TestInbound(t *testing.T) {
 	e := smstest.New(t)
@@ -36,7 +26,7 @@ func TestInbound(t *testing.T) {
 	}
 	smstest.Run(t, e.App, []smstest.Case{
 		{Label: "complaint", URL: "/sms/africastalking/inbound",
-			Data:           form("from", resident, "to", "22384", "text", "COMPLAINT no water in ward 3", "date", "2026-11-28 10:00:00", "id", "ATXid_1", "linkId", "L1"),
+			Data:           smstest.Form("from", resident, "to", "22384", "text", "COMPLAINT no water in ward 3", "date", "2026-11-28 10:00:00", "id", "ATXid_1", "linkId", "L1"),
 			ExpectedStatus: 200, ExpectedEmptyBody: true,
 			Check: func(t *testing.T) {
 				out := e.Out(t, resident)
@@ -45,7 +35,7 @@ func TestInbound(t *testing.T) {
 				}
 			}},
 		{Label: "same id again: stored once, answered once", URL: "/sms/africastalking/inbound",
-			Data:           form("from", resident, "to", "22384", "text", "COMPLAINT no water in ward 3", "id", "ATXid_1"),
+			Data:           smstest.Form("from", resident, "to", "22384", "text", "COMPLAINT no water in ward 3", "id", "ATXid_1"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				if n := in(); n != 1 {
@@ -59,7 +49,7 @@ func TestInbound(t *testing.T) {
 				}
 			}},
 		{Label: "Hindi keyword, Hindi reply", URL: "/sms/africastalking/inbound",
-			Data:           form("from", resident, "to", "22384", "text", "शिकायत नाली बंद है", "id", "ATXid_2"),
+			Data:           smstest.Form("from", resident, "to", "22384", "text", "शिकायत नाली बंद है", "id", "ATXid_2"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				out := e.Out(t, resident)
@@ -72,15 +62,15 @@ func TestInbound(t *testing.T) {
 				}
 			}},
 		{Label: "missing id", URL: "/sms/africastalking/inbound",
-			Data: form("from", resident, "text", "HELP"), ExpectedStatus: 400, ExpectedBodyContains: "message id is missing"},
+			Data: smstest.Form("from", resident, "text", "HELP"), ExpectedStatus: 400, ExpectedBodyContains: "message id is missing"},
 		{Label: "bad sender", URL: "/sms/africastalking/inbound",
-			Data: form("from", "12", "text", "HELP", "id", "ATXid_3"), ExpectedStatus: 400, ExpectedBodyContains: "is not valid for region IN"},
+			Data: smstest.Form("from", "12", "text", "HELP", "id", "ATXid_3"), ExpectedStatus: 400, ExpectedBodyContains: "is not valid for region IN"},
 		{Label: "not a form", URL: "/sms/africastalking/inbound", Headers: map[string]string{"Content-Type": "application/json"},
 			ExpectedStatus: 400, ExpectedBodyContains: "expected a form body"},
 		{Label: "text too long", URL: "/sms/africastalking/inbound",
-			Data: form("from", resident, "text", strings.Repeat("a", 1601), "id", "ATXid_4"), ExpectedStatus: 400, ExpectedBodyContains: "more than the 1600"},
+			Data: smstest.Form("from", resident, "text", strings.Repeat("a", 1601), "id", "ATXid_4"), ExpectedStatus: 400, ExpectedBodyContains: "more than the 1600"},
 		{Label: "malformed input changed nothing", URL: "/sms/africastalking/inbound",
-			Data: form("from", resident, "text", "HELP", "id", "ATXid_5"), ExpectedStatus: 200,
+			Data: smstest.Form("from", resident, "text", "HELP", "id", "ATXid_5"), ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				if n := in(); n != 3 {
 					t.Fatalf("%d inbound messages, want 3 (the malformed ones stored nothing)", n)
@@ -92,38 +82,21 @@ func TestInbound(t *testing.T) {
 func TestStatus(t *testing.T) {
 	e := smstest.New(t)
 	(&Handler{Receiver: e.Inbox}).Routes(e.App)
-	ctx := context.Background()
-	m := &domain.Message{Phone: resident, Text: "hello"}
-	if err := e.Messages.Enqueue(ctx, m, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Outbox.ClaimNext(ctx, Name); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Outbox.MarkSent(ctx, m.ID, "ATPid_1"); err != nil {
-		t.Fatal(err)
-	}
-	status := func(want, reason string) func(t *testing.T) {
-		return func(t *testing.T) {
-			got, _ := e.Messages.MessageByID(ctx, m.ID)
-			if got.Status != want || got.Error != reason {
-				t.Fatalf("message is %s (%q), want %s (%q)", got.Status, got.Error, want, reason)
-			}
-		}
-	}
+	m := e.Claimed(t, Name, resident)
+	e.MarkSent(t, m, "ATPid_1")
 	smstest.Run(t, e.App, []smstest.Case{
-		{Label: "buffered", URL: "/sms/africastalking/status", Data: form("id", "ATPid_1", "status", "Buffered", "phoneNumber", resident),
-			ExpectedStatus: 200, Check: status(domain.MsgSent, "")},
+		{Label: "buffered", URL: "/sms/africastalking/status", Data: smstest.Form("id", "ATPid_1", "status", "Buffered", "phoneNumber", resident),
+			ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgSent, "")},
 		{Label: "failed with reason", URL: "/sms/africastalking/status",
-			Data:           form("id", "ATPid_1", "status", "Failed", "phoneNumber", resident, "failureReason", "UserInBlackList"),
-			ExpectedStatus: 200, Check: status(domain.MsgFailed, "UserInBlackList")},
-		{Label: "late success does not undo failure", URL: "/sms/africastalking/status", Data: form("id", "ATPid_1", "status", "Success"),
-			ExpectedStatus: 200, Check: status(domain.MsgFailed, "UserInBlackList")},
-		{Label: "unknown message is acknowledged", URL: "/sms/africastalking/status", Data: form("id", "ATPid_404", "status", "Success"),
+			Data:           smstest.Form("id", "ATPid_1", "status", "Failed", "phoneNumber", resident, "failureReason", "UserInBlackList"),
+			ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgFailed, "UserInBlackList")},
+		{Label: "late success does not undo failure", URL: "/sms/africastalking/status", Data: smstest.Form("id", "ATPid_1", "status", "Success"),
+			ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgFailed, "UserInBlackList")},
+		{Label: "unknown message is acknowledged", URL: "/sms/africastalking/status", Data: smstest.Form("id", "ATPid_404", "status", "Success"),
 			ExpectedStatus: 200},
-		{Label: "unknown status", URL: "/sms/africastalking/status", Data: form("id", "ATPid_1", "status", "Exploded"),
+		{Label: "unknown status", URL: "/sms/africastalking/status", Data: smstest.Form("id", "ATPid_1", "status", "Exploded"),
 			ExpectedStatus: 400, ExpectedBodyContains: `unknown status "Exploded"`},
-		{Label: "missing id", URL: "/sms/africastalking/status", Data: form("status", "Success"),
+		{Label: "missing id", URL: "/sms/africastalking/status", Data: smstest.Form("status", "Success"),
 			ExpectedStatus: 400, ExpectedBodyContains: "id is missing"},
 	})
 }
@@ -163,12 +136,7 @@ func TestSender(t *testing.T) {
 			if id != c.wantID {
 				t.Errorf("id = %q, want %q", id, c.wantID)
 			}
-			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
-				t.Fatalf("err = %v, want %q", err, c.wantErr)
-			}
-			if err != nil && sms.IsPermanent(err) != c.permanent {
-				t.Errorf("permanent = %v, want %v", sms.IsPermanent(err), c.permanent)
-			}
+			smstest.CheckSendErr(t, err, c.wantErr, c.permanent)
 		})
 	}
 	if calls.Load() != int32(len(cases)) {

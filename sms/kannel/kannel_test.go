@@ -16,21 +16,13 @@ import (
 
 const resident = "+919812345678"
 
-func q(kv ...string) string {
-	v := url.Values{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		v.Set(kv[i], kv[i+1])
-	}
-	return v.Encode()
-}
-
 func TestInbound(t *testing.T) {
 	e := smstest.New(t)
 	(&Handler{Receiver: e.Inbox}).Routes(e.App)
 	utf16 := string([]byte{0x09, 0x2e, 0x09, 0x26, 0x09, 0x26}) // मदद in UTF-16BE
 	in := func() int { return e.Count(t, domain.MessageFilter{Direction: domain.DirIn}) }
 	smstest.Run(t, e.App, []smstest.Case{
-		{Label: "help without a plus", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "919812345678", "to", "22384", "text", "help", "id", "b7a3c1e0-0001", "ts", "1796032800"),
+		{Label: "help without a plus", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "to", "22384", "text", "help", "id", "b7a3c1e0-0001", "ts", "1796032800"),
 			ExpectedStatus: 200, ExpectedEmptyBody: true,
 			Check: func(t *testing.T) {
 				out := e.Out(t, resident)
@@ -38,14 +30,14 @@ func TestInbound(t *testing.T) {
 					t.Fatalf("replies = %+v", out)
 				}
 			}},
-		{Label: "duplicate id", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "919812345678", "text", "help", "id", "b7a3c1e0-0001"),
+		{Label: "duplicate id", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "help", "id", "b7a3c1e0-0001"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				if n, out := in(), e.Out(t, resident); n != 1 || len(out) != 1 {
 					t.Fatalf("%d inbound, %d replies; want 1, 1", n, len(out))
 				}
 			}},
-		{Label: "UCS-2 as UTF-16BE", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "+919812345678", "text", utf16, "id", "b7a3c1e0-0002", "charset", "UTF-16BE", "coding", "2"),
+		{Label: "UCS-2 as UTF-16BE", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", utf16, "id", "b7a3c1e0-0002", "charset", "UTF-16BE", "coding", "2"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				out := e.Out(t, resident)
@@ -53,7 +45,7 @@ func TestInbound(t *testing.T) {
 					t.Fatalf("reply to मदद = %q (%s)", last.Text, last.Lang)
 				}
 			}},
-		{Label: "Latin-1 from a 7-bit message", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "919812345678", "text", "COMPLAINT caf\xe9 drain blocked", "id", "b7a3c1e0-0003", "charset", "GSM", "coding", "0"),
+		{Label: "Latin-1 from a 7-bit message", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "COMPLAINT caf\xe9 drain blocked", "id", "b7a3c1e0-0003", "charset", "GSM", "coding", "0"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				c, err := e.Complaints.ComplaintByRef(context.Background(), "C1001")
@@ -61,48 +53,31 @@ func TestInbound(t *testing.T) {
 					t.Fatalf("complaint = %+v, %v", c, err)
 				}
 			}},
-		{Label: "binary", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "919812345678", "text", "\x01\x02", "id", "b7a3c1e0-0004", "charset", "binary", "coding", "1"),
+		{Label: "binary", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "\x01\x02", "id", "b7a3c1e0-0004", "charset", "binary", "coding", "1"),
 			ExpectedStatus: 400, ExpectedBodyContains: "binary"},
-		{Label: "missing id", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "919812345678", "text", "help"),
+		{Label: "missing id", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "help"),
 			ExpectedStatus: 400, ExpectedBodyContains: "message id is missing"},
-		{Label: "missing sender", Method: "GET", URL: "/sms/kannel/inbound?" + q("text", "help", "id", "x"),
+		{Label: "missing sender", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("text", "help", "id", "x"),
 			ExpectedStatus: 400, ExpectedBodyContains: "phone number is empty"},
-		{Label: "odd charset", Method: "GET", URL: "/sms/kannel/inbound?" + q("from", "919812345678", "text", "help", "id", "y", "charset", "EBCDIC"),
+		{Label: "odd charset", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "help", "id", "y", "charset", "EBCDIC"),
 			ExpectedStatus: 400, ExpectedBodyContains: "mo-recode"},
-		{Label: "POST is not the get-url", URL: "/sms/kannel/inbound", Data: q("from", "919812345678"), ExpectedStatus: 405},
+		{Label: "POST is not the get-url", URL: "/sms/kannel/inbound", Data: smstest.Form("from", "919812345678"), ExpectedStatus: 405},
 	})
 }
 
 func TestStatus(t *testing.T) {
 	e := smstest.New(t)
 	(&Handler{Receiver: e.Inbox}).Routes(e.App)
-	ctx := context.Background()
-	m := &domain.Message{Phone: resident, Text: "hello"}
-	if err := e.Messages.Enqueue(ctx, m, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Outbox.ClaimNext(ctx, Name); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Outbox.MarkSent(ctx, m.ID, ""); err != nil {
-		t.Fatal(err)
-	}
-	is := func(want, reason string) func(t *testing.T) {
-		return func(t *testing.T) {
-			got, _ := e.Messages.MessageByID(ctx, m.ID)
-			if got.Status != want || got.Error != reason {
-				t.Fatalf("message %s %q, want %s %q", got.Status, got.Error, want, reason)
-			}
-		}
-	}
+	m := e.Claimed(t, Name, resident)
+	e.MarkSent(t, m, "")
 	id := fmt.Sprint(m.ID)
 	smstest.Run(t, e.App, []smstest.Case{
-		{Label: "smsc ack", Method: "GET", URL: "/sms/kannel/status?" + q("id", id, "status", "8", "answer", "ACK/"), ExpectedStatus: 200, Check: is(domain.MsgSent, "")},
-		{Label: "delivered", Method: "GET", URL: "/sms/kannel/status?" + q("id", id, "status", "1", "answer", "id:1 stat:DELIVRD"), ExpectedStatus: 200, ExpectedEmptyBody: true, Check: is(domain.MsgDelivered, "")},
-		{Label: "failure after delivery ignored", Method: "GET", URL: "/sms/kannel/status?" + q("id", id, "status", "2"), ExpectedStatus: 200, Check: is(domain.MsgDelivered, "")},
-		{Label: "unknown message acknowledged", Method: "GET", URL: "/sms/kannel/status?" + q("id", "99999", "status", "1"), ExpectedStatus: 200},
-		{Label: "not our id", Method: "GET", URL: "/sms/kannel/status?" + q("id", "abc", "status", "1"), ExpectedStatus: 400, ExpectedBodyContains: "not one of our message ids"},
-		{Label: "unknown type", Method: "GET", URL: "/sms/kannel/status?" + q("id", id, "status", "3"), ExpectedStatus: 400, ExpectedBodyContains: `unknown status "3"`},
+		{Label: "smsc ack", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "8", "answer", "ACK/"), ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgSent, "")},
+		{Label: "delivered", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "1", "answer", "id:1 stat:DELIVRD"), ExpectedStatus: 200, ExpectedEmptyBody: true, Check: e.StatusIs(m.ID, domain.MsgDelivered, "")},
+		{Label: "failure after delivery ignored", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "2"), ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgDelivered, "")},
+		{Label: "unknown message acknowledged", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", "99999", "status", "1"), ExpectedStatus: 200},
+		{Label: "not our id", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", "abc", "status", "1"), ExpectedStatus: 400, ExpectedBodyContains: "not one of our message ids"},
+		{Label: "unknown type", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "3"), ExpectedStatus: 400, ExpectedBodyContains: `unknown status "3"`},
 	})
 }
 
@@ -144,12 +119,7 @@ func TestSender(t *testing.T) {
 			defer srv.Close()
 			s := &Sender{SendSMSURL: srv.URL + "/cgi-bin/sendsms", Username: "kuser", Password: "kpass", From: "22384", PublicURL: "https://gw.example", CallbackToken: "cbtok"}
 			_, err := s.Send(context.Background(), &domain.Message{ID: 42, Phone: resident, Text: c.text})
-			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
-				t.Fatalf("err = %v, want %q", err, c.wantErr)
-			}
-			if err != nil && sms.IsPermanent(err) != c.permanent {
-				t.Errorf("permanent = %v, want %v", sms.IsPermanent(err), c.permanent)
-			}
+			smstest.CheckSendErr(t, err, c.wantErr, c.permanent)
 		})
 	}
 }

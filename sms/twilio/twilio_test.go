@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/karyashala/karyashala/domain"
-	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
 )
 
@@ -103,13 +102,7 @@ func TestStatus(t *testing.T) {
 	e := smstest.New(t)
 	(&Handler{Receiver: e.Inbox, AuthToken: token, PublicURL: publicURL}).Routes(e.App)
 	ctx := context.Background()
-	m := &domain.Message{Phone: resident, Text: "hello"}
-	if err := e.Messages.Enqueue(ctx, m, false); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.Outbox.ClaimNext(ctx, Name); err != nil {
-		t.Fatal(err)
-	}
+	m := e.Claimed(t, Name, resident)
 	path := fmt.Sprintf("/sms/twilio/status?id=%d", m.ID)
 	cb := func(status, code string) (string, map[string]string) {
 		v := url.Values{"MessageSid": {"SM77"}, "MessageStatus": {status}, "AccountSid": {"AC1"}}
@@ -176,12 +169,7 @@ func TestSender(t *testing.T) {
 			if id != c.wantID {
 				t.Errorf("id = %q, want %q", id, c.wantID)
 			}
-			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)) {
-				t.Fatalf("err = %v, want %q", err, c.wantErr)
-			}
-			if err != nil && sms.IsPermanent(err) != c.permanent {
-				t.Errorf("permanent = %v, want %v", sms.IsPermanent(err), c.permanent)
-			}
+			smstest.CheckSendErr(t, err, c.wantErr, c.permanent)
 		})
 	}
 }
