@@ -10,11 +10,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -65,7 +63,8 @@ type Engine struct {
 	reg   *Registry
 	store domain.SessionStore
 	cfg   Config
-	locks [64]sync.Mutex
+	locks sessionLocks
+	live  liveSessions
 }
 
 // New returns an engine serving m.
@@ -118,14 +117,6 @@ type frame struct {
 	Page   int    `json:"p,omitempty"`
 }
 
-func (e *Engine) lock(id string) func() {
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	mu := &e.locks[h.Sum32()%uint32(len(e.locks))]
-	mu.Lock()
-	return mu.Unlock
-}
-
 // Handle runs one hop and returns the screen, once the session is saved.
 // A malformed request is an EINVALID error with no response. Any other error
 // comes with an END response apologising in the caller's language, which the
@@ -145,21 +136,38 @@ func (e *Engine) Handle(ctx context.Context, r Request) (Response, error) {
 	if m == nil {
 		return e.apology(ctx, r, nil, fmt.Errorf("no menus loaded"))
 	}
-	defer e.lock(r.SessionID)()
+	// The state may keep these strings past the request, whose buffers a
+	// server such as Fiber can reuse.
+	r.SessionID, r.Phone, r.Text, r.Lang = strings.Clone(r.SessionID), strings.Clone(r.Phone), strings.Clone(r.Text), strings.Clone(r.Lang)
+	defer e.locks.lock(r.SessionID).unlock()
 	metrics.Inc("ussd_hop")
 
 	h := &hop{e: e, m: m, ctx: ctx, phone: r.Phone}
-	sess, err := e.store.SessionByID(ctx, r.SessionID)
+	var (
+		sess *domain.USSDSession
+		err  error
+	)
+	live, gen := e.live.take(r.SessionID)
+	if live != nil {
+		sess = &domain.USSDSession{ID: r.SessionID, Phone: live.phone}
+	} else {
+		sess, err = e.store.SessionByID(ctx, r.SessionID)
+	}
 	switch domain.ErrorCode(err) {
 	case "":
 		if sess.Phone != r.Phone {
 			return Response{}, domain.Errorf(domain.EINVALID, "session %s belongs to another phone number", r.SessionID)
 		}
-		var st state
-		if err := json.Unmarshal(sess.State, &st); err != nil {
-			return e.apology(ctx, r, nil, fmt.Errorf("decode session %s: %w", r.SessionID, err))
+		if live != nil {
+			h.st = live.st
+		} else {
+			var st state
+			if err := json.Unmarshal(sess.State, &st); err != nil {
+				return e.apology(ctx, r, nil, fmt.Errorf("decode session %s: %w", r.SessionID, err))
+			}
+			h.st = &st
 		}
-		h.st = &st
+		st := h.st
 		if !sess.Ended {
 			if in, ok := newInput(st.Text, r.Text); ok {
 				st.Text = r.Text
@@ -187,14 +195,15 @@ func (e *Engine) Handle(ctx context.Context, r Request) (Response, error) {
 	if err != nil {
 		return e.apology(ctx, r, h.st, err)
 	}
-	b, err := json.Marshal(h.st)
-	if err != nil {
-		return e.apology(ctx, r, h.st, err)
-	}
+	b := h.st.encode()
 	ended := resp.End || (sess != nil && sess.Ended)
 	slog.Debug("ussd hop", "session", r.SessionID, "phone", domain.MaskPhone(r.Phone), "screen", h.st.Screen, "page", h.st.Page, "end", ended)
-	if err := e.store.SaveSession(ctx, &domain.USSDSession{ID: r.SessionID, Phone: r.Phone, State: b, Ended: ended, UpdatedAt: e.cfg.Now()}); err != nil {
+	at := e.cfg.Now()
+	if err := e.store.SaveSession(ctx, &domain.USSDSession{ID: r.SessionID, Phone: r.Phone, State: b, Ended: ended, UpdatedAt: at}); err != nil {
 		return e.apology(ctx, r, h.st, fmt.Errorf("save session %s: %w", r.SessionID, err))
+	}
+	if !ended && h.st.reusable() {
+		e.live.put(r.SessionID, &liveSession{phone: r.Phone, st: h.st, at: at}, gen)
 	}
 	return resp, nil
 }
@@ -261,7 +270,9 @@ func newInput(old, text string) (string, bool) {
 // Sweep removes sessions nobody can resume any more.
 func (e *Engine) Sweep(ctx context.Context) (int64, error) {
 	keep := max(e.cfg.SessionTTL, e.cfg.ResumeWindow) + time.Hour
-	return e.store.DeleteSessionsBefore(ctx, e.cfg.Now().Add(-keep))
+	before := e.cfg.Now().Add(-keep)
+	e.live.dropBefore(before)
+	return e.store.DeleteSessionsBefore(ctx, before)
 }
 
 // hop is the work of one request.
@@ -271,6 +282,10 @@ type hop struct {
 	ctx   context.Context
 	phone string
 	st    *state
+	// While rendering, st.Vars does not change and vars holds it nested
+	// for templates once a template needs it.
+	rendering bool
+	vars      map[string]any
 }
 
 func (h *hop) start(r Request) error {
@@ -341,6 +356,9 @@ func (h *hop) endSession(id string) {
 		return
 	}
 	s.Ended = true
+	// Its own hop may be under way (under another lock): keep neither copy.
+	h.e.live.drop(id)
+	defer h.e.live.drop(id)
 	if err := h.e.store.SaveSession(h.ctx, s); err != nil {
 		slog.Warn("end dropped session", "session", id, "err", err)
 	}

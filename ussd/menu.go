@@ -73,6 +73,9 @@ type Text struct {
 	Pos  Pos
 	Src  map[string]string
 	tmpl map[string]*template.Template
+	// fixed holds what the templates without actions render to, so that
+	// showing them needs no template execution.
+	fixed map[string]string
 }
 
 // Menus is a loaded, checked menu set. It is immutable once loaded, so the

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"gopkg.in/yaml.v3"
 )
@@ -248,7 +249,7 @@ func (p *parser) text(n *yaml.Node) *Text {
 			p.errf(v, "template: %s", templateErr(err))
 			return
 		}
-		t.tmpl[k.Value] = tm
+		t.setTemplate(k.Value, tm)
 	})
 	return t
 }
@@ -263,12 +264,33 @@ func (p *parser) plain(n *yaml.Node, what string) *Text {
 		return t
 	}
 	t.Src[""] = s
-	t.tmpl[""] = tm
+	t.setTemplate("", tm)
 	return t
 }
 
 func parseTemplate(s string) (*template.Template, error) {
 	return template.New("").Option("missingkey=zero").Parse(s)
+}
+
+// setTemplate sets the template for lang, noting what it renders to when it
+// is only text.
+func (t *Text) setTemplate(lang string, tm *template.Template) {
+	t.tmpl[lang] = tm
+	if tm.Tree == nil || tm.Tree.Root == nil {
+		return
+	}
+	var b strings.Builder
+	for _, n := range tm.Tree.Root.Nodes {
+		tn, ok := n.(*parse.TextNode)
+		if !ok {
+			return
+		}
+		b.Write(tn.Text)
+	}
+	if t.fixed == nil {
+		t.fixed = map[string]string{}
+	}
+	t.fixed[lang] = strings.ReplaceAll(b.String(), "<no value>", "")
 }
 
 func templateErr(err error) string {

@@ -2,12 +2,15 @@ package ussd
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
 // render builds the current page of the current screen.
 func (h *hop) render() (Response, error) {
 	st := h.st
+	h.rendering = true
+	defer func() { h.rendering, h.vars = false, nil }()
 	var blocks []string
 	if st.Err != "" {
 		blocks = append(blocks, st.Err)
@@ -44,13 +47,13 @@ func (h *hop) render() (Response, error) {
 			}
 			for _, it := range st.Items {
 				n++
-				blocks = append(blocks, fmt.Sprintf("%d. %s", n, oneLine(h.text(s.Items.Label, it))))
+				blocks = append(blocks, strconv.Itoa(n)+". "+oneLine(h.text(s.Items.Label, it)))
 			}
 		}
 		for _, o := range s.Options {
 			if holds(o.When, st.Vars) {
 				n++
-				blocks = append(blocks, fmt.Sprintf("%d. %s", n, oneLine(h.text(o.Label, nil))))
+				blocks = append(blocks, strconv.Itoa(n)+". "+oneLine(h.text(o.Label, nil)))
 			}
 		}
 	}
@@ -100,25 +103,44 @@ func (h *hop) text(t *Text, item Item) string {
 	if t == nil {
 		return ""
 	}
-	tm := t.tmpl[h.st.Lang]
+	lang := h.st.Lang
+	tm := t.tmpl[lang]
 	if tm == nil {
-		tm = t.tmpl[""]
+		lang = ""
+		tm = t.tmpl[lang]
 	}
 	if tm == nil && len(h.e.cfg.Languages) > 0 {
-		tm = t.tmpl[h.e.cfg.Languages[0]]
+		lang = h.e.cfg.Languages[0]
+		tm = t.tmpl[lang]
 	}
 	if tm == nil {
 		return ""
 	}
-	data := nest(h.st.Vars)
+	if s, ok := t.fixed[lang]; ok {
+		return s
+	}
+	var data map[string]any
+	if h.rendering {
+		// The session values do not change while rendering: nest them once.
+		if h.vars == nil {
+			h.vars = nest(h.st.Vars)
+		}
+		data = h.vars
+		if len(item) > 0 {
+			data = make(map[string]any, len(h.vars)+len(item))
+			for k, v := range h.vars {
+				data[k] = v
+			}
+		}
+	} else {
+		data = nest(h.st.Vars)
+	}
 	for k, v := range item {
 		data[k] = v
 	}
 	var b strings.Builder
-	if err := tm.Execute(&b, data); err != nil {
-		// A template reading a value of the wrong shape shows what it can.
-		return strings.ReplaceAll(b.String(), "<no value>", "")
-	}
+	// A template reading a value of the wrong shape shows what it can.
+	_ = tm.Execute(&b, data)
 	return strings.ReplaceAll(b.String(), "<no value>", "")
 }
 

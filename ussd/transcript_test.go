@@ -146,8 +146,10 @@ type session struct {
 // runTranscript plays a transcript: each "@dial ID [TEXT]" opens a session
 // (TEXT is what a direct dial carries), each "> INPUT" sends one more input,
 // and other "@" lines are directives. The lines after each are what came
-// back; with -update they are rewritten, otherwise compared.
-func runTranscript(t *testing.T, path string) {
+// back; with -update they are rewritten, otherwise compared. With
+// fromStore, every hop reads its session back from the store, as the first
+// hop after a restart does, instead of the state the engine kept.
+func runTranscript(t *testing.T, path string, fromStore bool) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -161,6 +163,9 @@ func runTranscript(t *testing.T, path string) {
 	sessions := map[string]*session{}
 
 	send := func(s *session) string {
+		if fromStore {
+			ussd.ForgetLiveSessions(e.eng)
+		}
 		resp, err := e.eng.Handle(ctx, ussd.Request{SessionID: s.id, Phone: s.phone, ServiceCode: "*384#", NetworkCode: "40410", Text: s.text, Lang: s.lang})
 		if err != nil {
 			t.Errorf("%s: hop %q: %v", path, s.text, err)
@@ -292,7 +297,7 @@ func runTranscript(t *testing.T, path string) {
 		}
 	}
 	got := strings.TrimRight(out.String(), "\n") + "\n"
-	if *update {
+	if *update && !fromStore {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -309,6 +314,19 @@ func TestTranscripts(t *testing.T) {
 		t.Fatalf("no transcripts in testdata/journeys: %v", err)
 	}
 	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) { runTranscript(t, f) })
+		t.Run(filepath.Base(f), func(t *testing.T) { runTranscript(t, f, false) })
+	}
+}
+
+// TestTranscriptsFromStore plays the transcripts again reading every session
+// from the store, so keeping live sessions decoded in the engine can never
+// answer differently from the saved state.
+func TestTranscriptsFromStore(t *testing.T) {
+	files, err := filepath.Glob("testdata/journeys/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no transcripts in testdata/journeys: %v", err)
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) { runTranscript(t, f, true) })
 	}
 }

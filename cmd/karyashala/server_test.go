@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"unicode/utf8"
 
@@ -135,6 +137,11 @@ func TestHostileInputs(t *testing.T) {
 		u, _ := url.Parse(base + c.req.URL.String())
 		c.req.URL, c.req.RequestURI, c.req.Host = u, "", u.Host
 		resp, err := http.DefaultClient.Do(c.req)
+		if err != nil && c.status == 413 && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)) {
+			// The server answered 413 and closed the connection before
+			// the client finished writing the body: refused unread.
+			continue
+		}
 		if err != nil {
 			t.Fatalf("%s: %v", c.label, err)
 		}
