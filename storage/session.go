@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -13,48 +11,13 @@ import (
 
 var _ domain.SessionStore = (*SessionStore)(nil)
 
-// SessionStore persists USSD sessions. Every hop reads its session and
-// writes it back; the write is durable before the carrier is answered, and a
-// write-through cache of recent sessions saves the read, since this process
-// is the only writer of sessions.
-type SessionStore struct {
-	db    *DB
-	mu    sync.Mutex
-	cache map[string]*domain.USSDSession
-}
-
-// sessionCacheMax bounds the cache; it starts afresh when full.
-const sessionCacheMax = 20_000
+// SessionStore persists USSD sessions. Every hop's state is written before
+// the carrier is answered; the engine keeps live sessions decoded itself, so
+// reads here are for a session's first hop and after a restart.
+type SessionStore struct{ db *DB }
 
 // NewSessionStore returns the session store on db.
-func NewSessionStore(db *DB) *SessionStore {
-	return &SessionStore{db: db, cache: map[string]*domain.USSDSession{}}
-}
-
-func (s *SessionStore) cached(id string) *domain.USSDSession {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if c := s.cache[id]; c != nil {
-		cp := *c
-		cp.State = append([]byte(nil), c.State...)
-		return &cp
-	}
-	return nil
-}
-
-func (s *SessionStore) remember(sess *domain.USSDSession) {
-	cp := *sess
-	// Callers may hand in strings that alias a request buffer (Fiber's
-	// zero-copy values): the cache keeps its own.
-	cp.ID, cp.Phone = strings.Clone(sess.ID), strings.Clone(sess.Phone)
-	cp.State = append([]byte(nil), sess.State...)
-	s.mu.Lock()
-	if len(s.cache) >= sessionCacheMax {
-		s.cache = make(map[string]*domain.USSDSession, sessionCacheMax)
-	}
-	s.cache[cp.ID] = &cp
-	s.mu.Unlock()
-}
+func NewSessionStore(db *DB) *SessionStore { return &SessionStore{db: db} }
 
 func scanSession(row scanner) (*domain.USSDSession, error) {
 	var s domain.USSDSession
@@ -68,9 +31,6 @@ func scanSession(row scanner) (*domain.USSDSession, error) {
 
 // SessionByID returns one session.
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSDSession, error) {
-	if c := s.cached(id); c != nil {
-		return c, nil
-	}
 	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT id, phone, state, ended, updated_at FROM ussd_sessions WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "ussd session %q not found", id)
@@ -89,16 +49,7 @@ func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession
 			sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
 		return err
 	})
-	if err != nil {
-		// The transaction may or may not have committed: forget the cached
-		// copy so the next read goes to the database.
-		s.mu.Lock()
-		delete(s.cache, sess.ID)
-		s.mu.Unlock()
-		return err
-	}
-	s.remember(sess)
-	return nil
+	return err
 }
 
 // LatestSession returns the phone's latest open session updated after since.
@@ -115,13 +66,6 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
 	var n int64
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		s.mu.Lock()
-		for id, c := range s.cache {
-			if c.UpdatedAt.Before(t) {
-				delete(s.cache, id)
-			}
-		}
-		s.mu.Unlock()
 		res, err := tx.ExecContext(ctx, `DELETE FROM ussd_sessions WHERE updated_at < ?`, fmtTime(t))
 		if err != nil {
 			return err
