@@ -26,15 +26,19 @@ type Task struct {
 	CreatedAt  time.Time         `json:"created_at"`
 }
 
-// Title returns the task's title in lang, falling back to any title.
-func (t *Task) Title(lang string) string {
-	if s := t.Titles[lang]; s != "" {
+// Title returns the task's title in lang, falling back to another language.
+func (t *Task) Title(lang string) string { return titleIn(t.Titles, lang) }
+
+// titleIn picks lang's title, else English, else any: a worker always sees
+// something she can ask about, even when a translation is missing.
+func titleIn(titles map[string]string, lang string) string {
+	if s := titles[lang]; s != "" {
 		return s
 	}
-	if s := t.Titles["en"]; s != "" {
+	if s := titles["en"]; s != "" {
 		return s
 	}
-	for _, s := range t.Titles {
+	for _, s := range titles {
 		return s
 	}
 	return ""

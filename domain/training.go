@@ -18,19 +18,8 @@ type Training struct {
 	CreatedAt  time.Time         `json:"created_at"`
 }
 
-// Title returns the title in lang, falling back to any title.
-func (t *Training) Title(lang string) string {
-	if s := t.Titles[lang]; s != "" {
-		return s
-	}
-	if s := t.Titles["en"]; s != "" {
-		return s
-	}
-	for _, s := range t.Titles {
-		return s
-	}
-	return ""
-}
+// Title returns the title in lang, falling back to another language.
+func (t *Training) Title(lang string) string { return titleIn(t.Titles, lang) }
 
 // Validate checks a new training against the configured languages.
 func (t *Training) Validate(langs []string) error {

@@ -173,26 +173,19 @@ func (s *ComplaintService) FindComplaints(ctx context.Context, f domain.Complain
 		return nil, "", domain.Errorf(domain.EINVALID, "kind: %q is not complaint or proposal", f.Kind)
 	}
 	lim := limit(f.Limit)
-	q := `SELECT ` + complaintCols + ` FROM complaints WHERE 1 = 1`
-	var args []any
+	var w where
 	order := ` ORDER BY id DESC`
-	if after > 0 {
-		if f.OldestFirst {
-			q += ` AND id > ?`
-		} else {
-			q += ` AND id < ?`
-		}
-		args = append(args, after)
-	}
 	if f.OldestFirst {
 		order = ` ORDER BY id`
+		w.add(after > 0, `id > ?`, after)
+	} else {
+		w.add(after > 0, `id < ?`, after)
 	}
-	for _, c := range []struct{ col, val string }{{"status", f.Status}, {"kind", f.Kind}, {"category", f.Category}, {"reporter_phone", f.Reporter}} {
-		if c.val != "" {
-			q += ` AND ` + c.col + ` = ?`
-			args = append(args, c.val)
-		}
-	}
+	w.add(f.Status != "", `status = ?`, f.Status)
+	w.add(f.Kind != "", `kind = ?`, f.Kind)
+	w.add(f.Category != "", `category = ?`, f.Category)
+	w.add(f.Reporter != "", `reporter_phone = ?`, f.Reporter)
+	q, args := `SELECT `+complaintCols+` FROM complaints`+w.String(), w.args
 	return page(ctx, s.db.r, q+order+` LIMIT ?`, append(args, lim), lim, scanComplaint, func(v *domain.Complaint) int64 { return v.ID })
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"strings"
 
 	"github.com/karyashala/karyashala/domain"
 )
@@ -63,4 +64,27 @@ func page[T any](ctx context.Context, db *sql.DB, query string, args []any, lim 
 		last = id(out[len(out)-1])
 	}
 	return out, nextCursor(len(out), lim, last), nil
+}
+
+// where builds the WHERE clause of a list query from the filters a caller
+// set, so every list writes its conditions the same way.
+type where struct {
+	conds []string
+	args  []any
+}
+
+// add appends cond (with one "?" for arg) when set.
+func (w *where) add(set bool, cond string, arg any) {
+	if set {
+		w.conds = append(w.conds, cond)
+		w.args = append(w.args, arg)
+	}
+}
+
+// String is " WHERE a AND b", or "" when nothing was added.
+func (w *where) String() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
 }

@@ -113,11 +113,9 @@ func (s *LedgerService) Entries(ctx context.Context, memberID int64, cursor stri
 		return nil, "", err
 	}
 	lim = limit(lim)
-	q := `SELECT ` + entryCols + ` FROM ledger WHERE member_id = ?`
-	args := []any{memberID}
-	if before > 0 {
-		q += ` AND id < ?`
-		args = append(args, before)
-	}
+	var w where
+	w.add(true, `member_id = ?`, memberID)
+	w.add(before > 0, `id < ?`, before)
+	q, args := `SELECT `+entryCols+` FROM ledger`+w.String(), w.args
 	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanEntry, func(v *domain.LedgerEntry) int64 { return v.ID })
 }

@@ -118,18 +118,12 @@ func (s *MemberService) FindMembers(ctx context.Context, f domain.MemberFilter) 
 		return nil, "", err
 	}
 	lim := limit(f.Limit)
-	q := `SELECT ` + memberCols + ` FROM members WHERE id > ?`
-	args := []any{after}
-	if f.Role != "" {
-		q += ` AND role = ?`
-		args = append(args, f.Role)
-	}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	}
-	q += ` ORDER BY id LIMIT ?`
-	args = append(args, lim)
+	var w where
+	w.add(true, `id > ?`, after)
+	w.add(f.Role != "", `role = ?`, f.Role)
+	w.add(f.Status != "", `status = ?`, f.Status)
+	q := `SELECT ` + memberCols + ` FROM members` + w.String() + ` ORDER BY id LIMIT ?`
+	args := append(w.args, lim)
 	return page(ctx, s.db.r, q, args, lim, scanMember, func(v *domain.Member) int64 { return v.ID })
 }
 

@@ -115,24 +115,12 @@ func (s *MessageService) FindMessages(ctx context.Context, f domain.MessageFilte
 		return nil, "", err
 	}
 	lim := limit(f.Limit)
-	q := `SELECT ` + messageCols + ` FROM messages WHERE 1 = 1`
-	var args []any
-	if before > 0 {
-		q += ` AND id < ?`
-		args = append(args, before)
-	}
-	if f.Direction != "" {
-		q += ` AND direction = ?`
-		args = append(args, f.Direction)
-	}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	}
-	if f.Phone != "" {
-		q += ` AND phone = ?`
-		args = append(args, f.Phone)
-	}
+	var w where
+	w.add(before > 0, `id < ?`, before)
+	w.add(f.Direction != "", `direction = ?`, f.Direction)
+	w.add(f.Status != "", `status = ?`, f.Status)
+	w.add(f.Phone != "", `phone = ?`, f.Phone)
+	q, args := `SELECT `+messageCols+` FROM messages`+w.String(), w.args
 	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanMessage, func(v *domain.Message) int64 { return v.ID })
 }
 

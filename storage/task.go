@@ -98,26 +98,13 @@ func (s *TaskService) FindTasks(ctx context.Context, f domain.TaskFilter) ([]*do
 		return nil, "", err
 	}
 	lim := limit(f.Limit)
-	q := `SELECT ` + taskCols + ` FROM tasks WHERE 1 = 1`
-	var args []any
-	if before > 0 {
-		q += ` AND id < ?`
-		args = append(args, before)
-	}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	}
-	if f.WorkshopID != 0 {
-		q += ` AND workshop_id = ?`
-		args = append(args, f.WorkshopID)
-	}
-	if f.OnlyFree {
-		q += ` AND free > 0 AND (deadline IS NULL OR deadline > ?)`
-		args = append(args, fmtTime(s.db.now()))
-	}
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, lim)
+	var w where
+	w.add(before > 0, `id < ?`, before)
+	w.add(f.Status != "", `status = ?`, f.Status)
+	w.add(f.WorkshopID != 0, `workshop_id = ?`, f.WorkshopID)
+	w.add(f.OnlyFree, `free > 0 AND (deadline IS NULL OR deadline > ?)`, fmtTime(s.db.now()))
+	q := `SELECT ` + taskCols + ` FROM tasks` + w.String() + ` ORDER BY id DESC LIMIT ?`
+	args := append(w.args, lim)
 	return page(ctx, s.db.r, q, args, lim, scanTask, func(v *domain.Task) int64 { return v.ID })
 }
 
@@ -341,20 +328,11 @@ func (s *TaskService) FindWorkReports(ctx context.Context, f domain.WorkReportFi
 		return nil, "", err
 	}
 	lim := limit(f.Limit)
-	q := `SELECT ` + reportCols + ` FROM work_reports WHERE 1 = 1`
-	var args []any
-	if before > 0 {
-		q += ` AND id < ?`
-		args = append(args, before)
-	}
-	if f.Status != "" {
-		q += ` AND status = ?`
-		args = append(args, f.Status)
-	}
-	if f.MemberID != 0 {
-		q += ` AND member_id = ?`
-		args = append(args, f.MemberID)
-	}
+	var w where
+	w.add(before > 0, `id < ?`, before)
+	w.add(f.Status != "", `status = ?`, f.Status)
+	w.add(f.MemberID != 0, `member_id = ?`, f.MemberID)
+	q, args := `SELECT `+reportCols+` FROM work_reports`+w.String(), w.args
 	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanReport, func(v *domain.WorkReport) int64 { return v.ID })
 }
 

@@ -4,7 +4,24 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/karyashala/karyashala/config"
 )
+
+// withServices loads the configuration, opens (and so migrates) the
+// database, runs fn and closes it: the frame of every one-shot command.
+func withServices(cmd *cobra.Command, fn func(cfg config.Config, s *services) error) error {
+	cfg, err := loadConfig(cmd, nil)
+	if err != nil {
+		return err
+	}
+	s, err := openServices(cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	return fn(cfg, s)
+}
 
 func migrateCmd() *cobra.Command {
 	return &cobra.Command{
@@ -12,21 +29,14 @@ func migrateCmd() *cobra.Command {
 		Short: "apply pending database migrations and exit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, nil)
-			if err != nil {
-				return err
-			}
-			s, err := openServices(cfg) // opening migrates
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			names, err := s.DB.AppliedMigrations(cmd.Context())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "database %s is at migration %s (%d applied)\n", cfg.DB.Path, names[len(names)-1], len(names))
-			return nil
+			return withServices(cmd, func(cfg config.Config, s *services) error {
+				names, err := s.DB.AppliedMigrations(cmd.Context())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "database %s is at migration %s (%d applied)\n", cfg.DB.Path, names[len(names)-1], len(names))
+				return nil
+			})
 		},
 	}
 }
@@ -39,22 +49,15 @@ func tokenCmd() *cobra.Command {
 		Short: "print a new API token once (only its hash is stored)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd, nil)
-			if err != nil {
-				return err
-			}
-			s, err := openServices(cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			secret, t, err := s.Tokens.CreateToken(cmd.Context(), role, name)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintln(cmd.OutOrStdout(), secret)
-			fmt.Fprintf(cmd.ErrOrStderr(), "token %d for %s (%s) created; it is shown only now, keep it safe\n", t.ID, t.Name, t.Role)
-			return nil
+			return withServices(cmd, func(_ config.Config, s *services) error {
+				secret, t, err := s.Tokens.CreateToken(cmd.Context(), role, name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), secret)
+				fmt.Fprintf(cmd.ErrOrStderr(), "token %d for %s (%s) created; it is shown only now, keep it safe\n", t.ID, t.Name, t.Role)
+				return nil
+			})
 		},
 	}
 	create.Flags().StringVar(&role, "role", "", "operator or leader")
@@ -71,20 +74,13 @@ func backupCmd() *cobra.Command {
 		Short: "write a consistent copy of the database to FILE while the service runs",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd, nil)
-			if err != nil {
-				return err
-			}
-			s, err := openServices(cfg)
-			if err != nil {
-				return err
-			}
-			defer s.Close()
-			if err := s.DB.Backup(cmd.Context(), args[0]); err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s\n", cfg.DB.Path, args[0])
-			return nil
+			return withServices(cmd, func(cfg config.Config, s *services) error {
+				if err := s.DB.Backup(cmd.Context(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "backed up %s to %s\n", cfg.DB.Path, args[0])
+				return nil
+			})
 		},
 	}
 }
