@@ -46,7 +46,4 @@ type Outbox interface {
 	// be a duplicate); it marks them sent with an "unconfirmed" note, and a
 	// later delivery report confirms or fails them. It returns how many.
 	RecoverSending(ctx context.Context, before time.Time) (int, error)
-	// ReplyTo returns the outbound message recorded as the answer to an
-	// inbound one; ENOTFOUND when none was recorded yet.
-	ReplyTo(ctx context.Context, inboundID int64) (*Message, error)
 }

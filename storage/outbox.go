@@ -171,14 +171,3 @@ func (o *Outbox) RecoverSending(ctx context.Context, before time.Time) (int, err
 	}
 	return int(n), nil
 }
-
-// ReplyTo returns the first reply recorded for an inbound message.
-func (o *Outbox) ReplyTo(ctx context.Context, inboundID int64) (*domain.Message, error) {
-	m, err := scanMessage(o.db.r.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE reply_to = ? AND direction = 'out' ORDER BY id LIMIT 1`, inboundID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no reply to message %d", inboundID)
-	} else if err != nil {
-		return nil, fmt.Errorf("reply to message %d: %w", inboundID, err)
-	}
-	return m, nil
-}

@@ -206,25 +206,3 @@ func TestOutboxConcurrentClaims(t *testing.T) {
 		}
 	}
 }
-
-func TestOutboxReplyTo(t *testing.T) {
-	ctx := context.Background()
-	db, _ := outboxDB(t)
-	o := NewOutbox(db)
-	ms := NewMessageService(db)
-	in, _, err := ms.StoreInbound(ctx, &domain.Message{Provider: "twilio", ProviderID: "SMin", Phone: "+919800000011", Text: "HELP"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := o.ReplyTo(ctx, in.ID); domain.ErrorCode(err) != domain.ENOTFOUND {
-		t.Fatalf("ReplyTo before a reply: %v, want ENOTFOUND", err)
-	}
-	reply := &domain.Message{Phone: in.Phone, Text: "help text", ReplyTo: in.ID}
-	if err := ms.Enqueue(ctx, reply, false); err != nil {
-		t.Fatal(err)
-	}
-	got, err := o.ReplyTo(ctx, in.ID)
-	if err != nil || got.ID != reply.ID {
-		t.Fatalf("ReplyTo = %v, %v; want message %d", got, err, reply.ID)
-	}
-}
