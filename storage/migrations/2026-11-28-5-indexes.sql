@@ -5,3 +5,8 @@
 -- column every hop rewrites.
 DROP INDEX messages_reply_to;
 DROP INDEX ussd_sessions_updated;
+-- The resume lookup finds a phone's recent open session among that phone's
+-- few rows; indexing the phone alone keeps the index still when a hop
+-- rewrites updated_at.
+DROP INDEX ussd_sessions_phone;
+CREATE INDEX ussd_sessions_phone ON ussd_sessions (phone);
