@@ -331,6 +331,3 @@ func writableDir(dir string) error {
 	os.Remove(name)
 	return nil
 }
-
-// DefaultLang is the first configured language.
-func (c *Config) DefaultLang() string { return c.Languages[0] }

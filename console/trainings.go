@@ -72,7 +72,7 @@ func (h *Console) drawTrainings(c *fiber.Ctx, status int, f trainingForm, formEr
 
 func (h *Console) createTraining(c *fiber.Ctx) error {
 	f := trainingForm{
-		Titles:   map[string]string{},
+		Titles:   h.formTitles(c),
 		Topic:    strings.TrimSpace(c.FormValue("topic")),
 		Date:     strings.TrimSpace(c.FormValue("date")),
 		Time:     strings.TrimSpace(c.FormValue("time")),
@@ -80,9 +80,6 @@ func (h *Console) createTraining(c *fiber.Ctx) error {
 		Capacity: strings.TrimSpace(c.FormValue("capacity")),
 	}
 	f.WorkshopID, _ = strconv.ParseInt(c.FormValue("workshop_id"), 10, 64)
-	for _, l := range h.o.Languages {
-		f.Titles[l] = strings.TrimSpace(c.FormValue("title_" + l))
-	}
 	t, err := h.trainingFromForm(f)
 	if err == nil {
 		err = h.d.Trainings.CreateTraining(h.ctx(c), t)

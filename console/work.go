@@ -124,18 +124,25 @@ func (h *Console) member(ctx context.Context, cache map[int64]*domain.Member, id
 	return m, nil
 }
 
+// formTitles reads the title_LANG fields of a form, one per configured
+// language, for tasks and trainings alike.
+func (h *Console) formTitles(c *fiber.Ctx) map[string]string {
+	titles := make(map[string]string, len(h.o.Languages))
+	for _, l := range h.o.Languages {
+		titles[l] = strings.TrimSpace(c.FormValue("title_" + l))
+	}
+	return titles
+}
+
 func (h *Console) createTask(c *fiber.Ctx) error {
 	f := taskForm{
-		Titles:   map[string]string{},
+		Titles:   h.formTitles(c),
 		Kind:     strings.TrimSpace(c.FormValue("kind")),
 		Rate:     strings.TrimSpace(c.FormValue("rate")),
 		Quantity: strings.TrimSpace(c.FormValue("quantity")),
 		Deadline: strings.TrimSpace(c.FormValue("deadline")),
 	}
 	f.WorkshopID, _ = strconv.ParseInt(c.FormValue("workshop_id"), 10, 64)
-	for _, l := range h.o.Languages {
-		f.Titles[l] = strings.TrimSpace(c.FormValue("title_" + l))
-	}
 	t, err := h.taskFromForm(f)
 	if err == nil {
 		err = h.d.Tasks.CreateTask(h.ctx(c), t)

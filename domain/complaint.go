@@ -92,14 +92,6 @@ func ParseRef(s string) (string, error) {
 	return fmt.Sprintf("%s%d", strings.ToUpper(m[1]), n), nil
 }
 
-// RefKind returns the kind a canonical reference names.
-func RefKind(ref string) string {
-	if strings.HasPrefix(ref, "P") {
-		return KindProposal
-	}
-	return KindComplaint
-}
-
 // NewComplaint is what a resident or leader submits.
 type NewComplaint struct {
 	Kind          string

@@ -143,7 +143,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	return nil
 }
 
-// PendingMigrations lists migrations not applied yet.
+// AppliedMigrations lists the migrations recorded as applied, in order.
 func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
 	rows, err := db.w.QueryContext(ctx, `SELECT name FROM migrations ORDER BY name`)
 	if err != nil {

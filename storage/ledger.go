@@ -21,11 +21,8 @@ func NewLedgerService(db *DB) *LedgerService { return &LedgerService{db: db} }
 // Pay returns a member's figures.
 func (s *LedgerService) Pay(ctx context.Context, memberID int64) (*domain.PayFigures, error) {
 	p := &domain.PayFigures{MemberID: memberID}
-	var n int
-	if err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE id = ?`, memberID).Scan(&n); err != nil {
+	if err := memberExists(ctx, s.db.r, memberID); err != nil {
 		return nil, err
-	} else if n == 0 {
-		return nil, domain.Errorf(domain.ENOTFOUND, "member %d not found", memberID)
 	}
 	err := s.db.r.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT SUM(amount_minor) FROM work_reports WHERE member_id = ? AND status = 'pending'), 0),
@@ -68,11 +65,8 @@ func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by st
 				return err
 			}
 		}
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE id = ?`, p.MemberID).Scan(&n); err != nil {
+		if err := memberExists(ctx, tx, p.MemberID); err != nil {
 			return err
-		} else if n == 0 {
-			return domain.Errorf(domain.ENOTFOUND, "member %d not found", p.MemberID)
 		}
 		b, err := balance(ctx, tx, p.MemberID)
 		if err != nil {

@@ -205,13 +205,23 @@ func nullID(id int64) any {
 	return id
 }
 
-func workshopExists(ctx context.Context, tx *sql.Tx, id int64) error {
+// workshopExists and memberExists turn a dangling id into ENOTFOUND before
+// a write refers to it; q is the transaction in hand or the read pool.
+func workshopExists(ctx context.Context, q queryRower, id int64) error {
+	return exists(ctx, q, `SELECT COUNT(*) FROM workshops WHERE id = ?`, id, "workshop")
+}
+
+func memberExists(ctx context.Context, q queryRower, id int64) error {
+	return exists(ctx, q, `SELECT COUNT(*) FROM members WHERE id = ?`, id, "member")
+}
+
+func exists(ctx context.Context, q queryRower, query string, id int64, what string) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM workshops WHERE id = ?`, id).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, query, id).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
-		return domain.Errorf(domain.ENOTFOUND, "workshop %d not found", id)
+		return domain.Errorf(domain.ENOTFOUND, "%s %d not found", what, id)
 	}
 	return nil
 }

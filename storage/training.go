@@ -133,11 +133,8 @@ func (s *TrainingService) RequestTraining(ctx context.Context, memberID int64, t
 	}
 	r := &domain.TrainingRequest{MemberID: memberID, Topic: topic, CreatedAt: s.db.now()}
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE id = ?`, memberID).Scan(&n); err != nil {
+		if err := memberExists(ctx, tx, memberID); err != nil {
 			return err
-		} else if n == 0 {
-			return domain.Errorf(domain.ENOTFOUND, "member %d not found", memberID)
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO training_requests (member_id, topic, topic_key, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
 			memberID, topic, topicKey(topic), fmtTime(r.CreatedAt)).Scan(&r.ID)

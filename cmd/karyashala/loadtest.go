@@ -165,7 +165,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	}
 	rss := rssMB(srv.Process.Pid)
 
-	fmt.Fprintf(out, "concurrency %d, %s per mode, GOMAXPROCS of this machine: %d cores\n", o.Concurrency, o.Duration, numCPU())
+	fmt.Fprintf(out, "concurrency %d, %s per mode, %d cores on this machine\n", o.Concurrency, o.Duration, runtime.NumCPU())
 	for _, r := range results {
 		fmt.Fprintf(out, "%s   %5.1f%% of baseline\n", r, 100*r.PerSecond()/base.PerSecond())
 	}
@@ -273,5 +273,3 @@ func rssMB(pid int) float64 {
 	}
 	return 0
 }
-
-func numCPU() int { return runtime.NumCPU() }
