@@ -244,10 +244,10 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 		cancel()
 		<-done
 	}
-	// A last clean run drains the outbox.
+	// A last clean run answers what was stored and drains the outbox.
 	srv := h.start()
 	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) && queued(t, dbPath) > 0 {
+	for time.Now().Before(deadline) && pending(t, dbPath) > 0 {
 		time.Sleep(200 * time.Millisecond)
 	}
 	srv.Process.Signal(syscall.SIGTERM)
@@ -263,8 +263,11 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 		t.Fatalf("integrity_check = %q, %v", s, err)
 	}
 
-	// Every acknowledged inbound message is stored exactly once.
+	// Every acknowledged inbound message is stored exactly once, and
+	// answered exactly once.
 	in := map[string]int{}
+	inMsg := map[string]*domain.Message{}
+	replies := map[int64]int{}
 	var outbound []*domain.Message
 	ms := storage.NewMessageService(db)
 	for cursor := ""; ; {
@@ -275,8 +278,10 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 		for _, m := range page {
 			if m.Direction == domain.DirIn {
 				in[m.ProviderID]++
+				inMsg[m.ProviderID] = m
 			} else {
 				outbound = append(outbound, m)
+				replies[m.ReplyTo]++
 			}
 		}
 		if next == "" {
@@ -287,6 +292,10 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	for _, id := range a.sms {
 		if in[id] != 1 {
 			t.Errorf("acknowledged message %s stored %d times", id, in[id])
+			continue
+		}
+		if m := inMsg[id]; m.HandledAt == nil || m.Error != "" || replies[m.ID] != 1 {
+			t.Errorf("acknowledged message %s: handled_at %v, error %q, %d replies; want answered once", id, m.HandledAt, m.Error, replies[m.ID])
 		}
 	}
 
@@ -352,15 +361,22 @@ func demoWorker(t *testing.T, dbPath string) int64 {
 	return m.ID
 }
 
-func queued(t *testing.T, dbPath string) int {
+// pending counts the inbound messages not yet answered and the outbound
+// ones not yet sent.
+func pending(t *testing.T, dbPath string) int {
 	db, err := storage.Open(dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	page, _, err := storage.NewMessageService(db).FindMessages(context.Background(), domain.MessageFilter{Direction: domain.DirOut, Status: domain.MsgQueued, Limit: 10})
+	ms := storage.NewMessageService(db)
+	page, _, err := ms.FindMessages(context.Background(), domain.MessageFilter{Direction: domain.DirOut, Status: domain.MsgQueued, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(page)
+	waiting, err := ms.Backlog(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(page) + waiting
 }

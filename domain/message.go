@@ -41,6 +41,9 @@ type Message struct {
 	ReplyTo     int64      `json:"reply_to,omitempty"` // the inbound message an outbound one answers
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+	// HandledAt is when an inbound message was answered; nil while it
+	// waits for the inbox handler. Error then says why, if it could not be.
+	HandledAt *time.Time `json:"handled_at,omitempty"`
 }
 
 // MessageFilter selects messages in FindMessages.
@@ -61,10 +64,19 @@ type OptOut struct {
 // MessageService stores messages durably: the inbound log, the outbox the
 // senders drain, and opt-outs.
 type MessageService interface {
-	// StoreInbound saves an inbound message. When the same provider id was
-	// stored before, it returns the stored message and dup=true, changing
-	// nothing.
+	// StoreInbound saves an inbound message, not yet answered. When the same
+	// provider id was stored before, it returns the stored message and
+	// dup=true, changing nothing.
 	StoreInbound(ctx context.Context, m *Message) (stored *Message, dup bool, err error)
+	// Unhandled returns up to limit inbound messages not yet answered,
+	// oldest first.
+	Unhandled(ctx context.Context, limit int) ([]*Message, error)
+	// MarkHandled records an inbound message answered (with reason when it
+	// could not be). false means it was answered already and must not be
+	// answered again.
+	MarkHandled(ctx context.Context, id int64, reason string) (bool, error)
+	// Backlog counts inbound messages not yet answered.
+	Backlog(ctx context.Context) (int, error)
 	// Enqueue puts an outbound message in the outbox as queued, or records it
 	// as failed with reason "opted out" when the phone sent STOP (unless
 	// force, used for the one STOP confirmation).

@@ -34,15 +34,23 @@ var (
 		Name: "karyashala_events_total",
 		Help: "Domain events by kind.",
 	}, []string{"event"})
+	// InboxWaiting is how many inbound SMS are stored and not yet answered.
+	InboxWaiting = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "karyashala_sms_inbox_waiting",
+		Help: "Inbound SMS stored and not yet answered.",
+	})
 )
 
 func init() {
-	Registry.MustRegister(Requests, Latency, Events,
+	Registry.MustRegister(Requests, Latency, Events, InboxWaiting,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 // Inc bumps the domain event counter.
 func Inc(event string) { Events.WithLabelValues(event).Inc() }
+
+// Add adds n to the domain event counter.
+func Add(event string, n int) { Events.WithLabelValues(event).Add(float64(n)) }
 
 // Middleware records every request under its route pattern (not its path,
 // so /api/v1/complaints/C1042 does not make a series per complaint).

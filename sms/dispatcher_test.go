@@ -214,7 +214,7 @@ func TestKillBetweenSendAndMark(t *testing.T) {
 	}
 	// Kannel's report finds it by our id
 	(&kannel.Handler{Receiver: e.Inbox}).Routes(e.App)
-	smstest.Run(t, e.App, []smstest.Case{{Label: "dlr", Method: "GET",
+	e.Run(t, []smstest.Case{{Label: "dlr", Method: "GET",
 		URL:            "/sms/kannel/status?" + url.Values{"id": {fmt.Sprint(first.ID)}, "status": {"1"}}.Encode(),
 		ExpectedStatus: 200}})
 	if m := status(t, e, first.ID); m.Status != domain.MsgDelivered || m.Error != "" {

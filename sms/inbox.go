@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"sync"
+	"time"
 	"unicode"
 
 	"github.com/karyashala/karyashala/domain"
@@ -15,10 +17,13 @@ import (
 
 var _ Receiver = (*Inbox)(nil)
 
-// Inbox stores inbound messages and answers their keywords. A message is
-// handled in the carrier's request, so the carrier hears 200 only after the
-// message, what it asked for (a complaint, an opt-out) and the reply are all
-// stored; the reply itself leaves through the outbox.
+// Inbox stores inbound messages and answers their keywords, as two steps.
+// A carrier's callback waits only for the first, one durable INSERT, so it
+// is answered 200 quickly however long the answers take; Run then answers
+// the stored messages in order, each as one atomic unit (marked answered,
+// what it asked for done, its reply queued), so a crash leaves a message
+// either answered whole or waiting to be, and nothing answered twice. The
+// reply itself leaves through the outbox.
 type Inbox struct {
 	// Atomic makes each message's writes one unit (storage.DB).
 	Atomic     domain.Atomic
@@ -32,9 +37,30 @@ type Inbox struct {
 	// currency of pay figures.
 	Region   string
 	Currency string
-	// Kick, when set, is called after a reply is queued, to wake a sender
+	// Kick, when set, is called after replies are queued, to wake a sender
 	// instead of waiting for its next poll.
 	Kick func()
+	// Batch is how many messages one write answers (default 32): more is
+	// cheaper per message, fewer keeps the callbacks that share the writer
+	// waiting less. Poll is how often an idle Run looks for messages it was
+	// not woken for (default 1s).
+	Batch int
+	Poll  time.Duration
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (in *Inbox) init() {
+	in.once.Do(func() {
+		in.wake = make(chan struct{}, 1)
+		if in.Batch <= 0 {
+			in.Batch = 32
+		}
+		if in.Poll <= 0 {
+			in.Poll = time.Second
+		}
+	})
 }
 
 // reply is what a command answers.
@@ -44,51 +70,128 @@ type reply struct {
 	force bool // sent even to an opted-out phone: the STOP confirmation
 }
 
-// Receive stores the message and, the first time it is seen, answers it.
-// Storing it, what its command changes (a complaint, an opt-out) and the
-// queued reply are one atomic write: a crash leaves either all of them or
-// none, and a redelivery of a stored message is answered already. The
-// writer runs units one at a time, so two deliveries of one message racing
-// each other cannot both be handled.
+// Receive stores the message, once per provider id, and wakes Run to answer
+// it. It returns once the message is durable; a redelivery of a stored
+// message changes nothing.
 func (in *Inbox) Receive(ctx context.Context, msg Inbound) error {
+	in.init()
 	phone, err := checkInbound(&msg, in.Region)
 	if err != nil {
 		return err
 	}
-	// The keyword is matched before the unit: the unit runs on the single
-	// writer, so only database work belongs inside it.
-	match := in.Keywords.Match(msg.Text)
-	dup := false
-	err = in.Atomic.Atomically(ctx, func(ctx context.Context) error {
-		stored, d, err := in.Messages.StoreInbound(ctx, &domain.Message{
-			Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,
-		})
-		if err != nil {
-			return fmt.Errorf("store inbound sms: %w", err)
-		}
-		if dup = d; dup {
-			return nil
-		}
-		r, err := in.handle(ctx, stored, match)
-		if err != nil {
-			return fmt.Errorf("answer sms %d: %w", stored.ID, err)
-		}
-		out := &domain.Message{Provider: msg.Provider, Phone: phone, Peer: msg.To, Text: r.text, Lang: r.lang, ReplyTo: stored.ID}
-		if err := in.Messages.Enqueue(ctx, out, r.force); err != nil {
-			return fmt.Errorf("queue reply to sms %d: %w", stored.ID, err)
-		}
-		return nil
+	_, dup, err := in.Messages.StoreInbound(ctx, &domain.Message{
+		Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,
 	})
 	if err != nil {
-		return err
+		return fmt.Errorf("store inbound sms: %w", err)
 	}
 	if dup {
 		metrics.Inc("sms_in_duplicate")
 		return nil
 	}
 	metrics.Inc("sms_in")
-	if in.Kick != nil {
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Run answers stored messages until ctx is done: at once when Receive
+// wakes it, and every Poll for any it missed (those a previous process
+// stored and did not answer, say). A batch under way is finished first.
+func (in *Inbox) Run(ctx context.Context) {
+	in.init()
+	var counted time.Time
+	for {
+		n, err := in.HandlePending(context.WithoutCancel(ctx))
+		if err != nil {
+			slog.Error("answer inbound sms; trying again", "err", err, "in", in.Poll)
+		}
+		// The gauge is a count over the waiting messages: at most once a
+		// second while busy.
+		if n < in.Batch || time.Since(counted) >= time.Second {
+			if w, err := in.Messages.Backlog(ctx); err == nil {
+				metrics.InboxWaiting.Set(float64(w))
+				counted = time.Now()
+			}
+		}
+		if err == nil && n == in.Batch {
+			if ctx.Err() != nil {
+				return
+			}
+			continue // there may be more waiting
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-in.wake:
+		case <-time.After(in.Poll):
+		}
+	}
+}
+
+// HandlePending answers up to Batch waiting messages, oldest first, in one
+// write, and returns how many it answered. Each message is a unit of its
+// own inside it: one that cannot be answered (an internal error) is marked
+// answered with the error, logged, and left without a reply, so it cannot
+// block the messages behind it.
+func (in *Inbox) HandlePending(ctx context.Context) (int, error) {
+	in.init()
+	ms, err := in.Messages.Unhandled(ctx, in.Batch)
+	if err != nil || len(ms) == 0 {
+		return 0, err
+	}
+	// Keywords are matched before the write: it runs on the single writer,
+	// so only database work belongs inside it.
+	matches := make([]keywords.Match, len(ms))
+	for i, m := range ms {
+		matches[i] = in.Keywords.Match(m.Text)
+	}
+	answered := 0
+	err = in.Atomic.Atomically(ctx, func(ctx context.Context) error {
+		answered = 0
+		for i, m := range ms {
+			first := false
+			err := in.Atomic.Atomically(ctx, func(ctx context.Context) error {
+				var err error
+				if first, err = in.Messages.MarkHandled(ctx, m.ID, ""); err != nil || !first {
+					return err
+				}
+				return in.answer(ctx, m, matches[i])
+			})
+			if err != nil {
+				slog.Error("inbound sms could not be answered", "msg_id", m.ID, "phone", domain.MaskPhone(m.Phone), "err", err)
+				metrics.Inc("sms_in_failed")
+				if first, err = in.Messages.MarkHandled(ctx, m.ID, "not answered: "+err.Error()); err != nil {
+					return err
+				}
+			}
+			if first {
+				answered++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	metrics.Add("sms_in_answered", answered)
+	if answered > 0 && in.Kick != nil {
 		in.Kick()
+	}
+	return answered, nil
+}
+
+// answer runs the command of one stored message and queues its reply.
+func (in *Inbox) answer(ctx context.Context, m *domain.Message, match keywords.Match) error {
+	r, err := in.handle(ctx, m, match)
+	if err != nil {
+		return fmt.Errorf("answer sms %d: %w", m.ID, err)
+	}
+	out := &domain.Message{Provider: m.Provider, Phone: m.Phone, Peer: m.Peer, Text: r.text, Lang: r.lang, ReplyTo: m.ID}
+	if err := in.Messages.Enqueue(ctx, out, r.force); err != nil {
+		return fmt.Errorf("queue reply to sms %d: %w", m.ID, err)
 	}
 	return nil
 }

@@ -2,9 +2,12 @@ package sms_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/sms"
@@ -147,9 +150,10 @@ func TestOptOut(t *testing.T) {
 	}
 }
 
-// Deliveries of one message racing each other are handled once: one
-// complaint, one reply, since storing, handling and replying are one unit
-// and units run one at a time.
+// Deliveries of one message racing each other, and answerers racing each
+// other, handle it once: one complaint, one reply, since the message is
+// stored once and marking it answered, handling it and replying are one
+// unit, done only by the unit that marks it first.
 func TestConcurrentRedeliveriesHandledOnce(t *testing.T) {
 	e := smstest.New(t)
 	var wg sync.WaitGroup
@@ -160,11 +164,14 @@ func TestConcurrentRedeliveriesHandledOnce(t *testing.T) {
 			if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: "race1", From: resident, To: "384", Text: "COMPLAINT no light in lane 2"}); err != nil {
 				t.Error(err)
 			}
+			if _, err := e.Inbox.HandlePending(ctx); err != nil {
+				t.Error(err)
+			}
 		}()
 	}
 	wg.Wait()
-	cs, _, _ := e.Complaints.FindComplaints(ctx, domain.ComplaintFilter{})
 	out := e.Out(t, resident)
+	cs, _, _ := e.Complaints.FindComplaints(ctx, domain.ComplaintFilter{})
 	if len(cs) != 1 || len(out) != 1 || out[0].Text != "Thank you. Your complaint is C1001. Send STATUS C1001 to follow it." {
 		t.Fatalf("%d complaints, %d replies (%+v); want 1 and 1", len(cs), len(out), out)
 	}
@@ -179,5 +186,105 @@ func TestNotifyTextSegments(t *testing.T) {
 				t.Errorf("%s %s notification %q is %d segments", lang, st, text, n)
 			}
 		}
+	}
+}
+
+// A message is durable, and waiting, as soon as Receive returns; Run
+// answers what is waiting when it starts (what a killed process left) and
+// what arrives while it runs.
+func TestRunAnswersWaitingMessages(t *testing.T) {
+	e := smstest.New(t)
+	e.Inbox.Poll = 20 * time.Millisecond
+	receive := func(id, text string) {
+		t.Helper()
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: id, From: resident, To: "384", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive("w1", "COMPLAINT no water")
+	if n, err := e.Messages.Backlog(ctx); err != nil || n != 1 {
+		t.Fatalf("backlog = %d, %v; want 1", n, err)
+	}
+	if out := e.Count(t, domain.MessageFilter{Direction: domain.DirOut}); out != 0 {
+		t.Fatalf("%d replies before Run", out)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { e.Inbox.Run(runCtx); close(done) }()
+	defer func() { stop(); <-done }()
+	receive("w2", "STATUS C1001")
+	waitFor(t, "the backlog to empty", func() bool { n, _ := e.Messages.Backlog(ctx); return n == 0 })
+	out := e.Count(t, domain.MessageFilter{Direction: domain.DirOut, Phone: resident})
+	if out != 2 {
+		t.Fatalf("%d replies, want 2", out)
+	}
+	in, _, _ := e.Messages.FindMessages(ctx, domain.MessageFilter{Direction: domain.DirIn, Phone: resident})
+	for _, m := range in {
+		if m.HandledAt == nil || m.Error != "" {
+			t.Errorf("message %d: handled_at %v, error %q", m.ID, m.HandledAt, m.Error)
+		}
+	}
+}
+
+// Messages answered in one batch are answered in the order they came: a
+// STOP takes effect for the HELP after it.
+func TestBatchKeepsOrder(t *testing.T) {
+	e := smstest.New(t)
+	for i, text := range []string{"COMPLAINT dark stairs", "STOP", "HELP"} {
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: fmt.Sprint("o", i), From: resident, To: "384", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := e.Inbox.HandlePending(ctx); err != nil || n != 3 {
+		t.Fatalf("HandlePending = %d, %v; want 3 in one batch", n, err)
+	}
+	out := e.Out(t, resident)
+	if len(out) != 3 || out[0].Status != domain.MsgQueued || out[1].Status != domain.MsgQueued || out[2].Status != domain.MsgFailed {
+		for _, m := range out {
+			t.Logf("%s %q", m.Status, m.Text)
+		}
+		t.Fatal("want the complaint's and STOP's replies queued and HELP's refused (opted out)")
+	}
+}
+
+// failingComplaints fails every complaint whose text contains "poison"
+// after storing it, as a fault half-way through would.
+type failingComplaints struct{ domain.ComplaintService }
+
+func (f failingComplaints) CreateComplaint(ctx context.Context, n domain.NewComplaint) (*domain.Complaint, error) {
+	c, err := f.ComplaintService.CreateComplaint(ctx, n)
+	if err == nil && strings.Contains(n.Text, "poison") {
+		return nil, errors.New("disk on fire")
+	}
+	return c, err
+}
+
+// A message that cannot be answered is marked with the reason and left:
+// what it half did is undone, and the messages behind it are answered.
+func TestUnanswerableMessageDoesNotBlock(t *testing.T) {
+	e := smstest.New(t)
+	e.Inbox.Complaints = failingComplaints{e.Complaints}
+	for i, text := range []string{"COMPLAINT first", "COMPLAINT poison", "COMPLAINT third"} {
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: fmt.Sprint("p", i), From: resident, To: "384", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Drain(t)
+	out := e.Out(t, resident)
+	if len(out) != 2 || !strings.Contains(out[0].Text, "C1001") || !strings.Contains(out[1].Text, "C1002") {
+		t.Fatalf("replies %+v; want C1001 and C1002", out)
+	}
+	in, _, _ := e.Messages.FindMessages(ctx, domain.MessageFilter{Direction: domain.DirIn, Phone: resident})
+	for _, m := range in {
+		poison := strings.Contains(m.Text, "poison")
+		if m.HandledAt == nil || poison != strings.Contains(m.Error, "disk on fire") {
+			t.Errorf("%q: handled_at %v, error %q", m.Text, m.HandledAt, m.Error)
+		}
+	}
+	if n, _ := e.Messages.Backlog(ctx); n != 0 {
+		t.Fatalf("backlog %d after drain", n)
+	}
+	if cs, _, _ := e.Complaints.FindComplaints(ctx, domain.ComplaintFilter{}); len(cs) != 2 {
+		t.Fatalf("%d complaints stored, want 2 (the poisoned one undone)", len(cs))
 	}
 }

@@ -99,9 +99,10 @@ func (s *ComplaintService) CreateComplaint(ctx context.Context, n domain.NewComp
 			letter = "P"
 		}
 		c.Ref = fmt.Sprintf("%s%d", letter, seq)
-		err := tx.QueryRowContext(ctx, `INSERT INTO complaints (ref, kind, text, category, reporter_phone, anonymous, channel, lang, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?) RETURNING id`,
-			c.Ref, c.Kind, c.Text, c.Category, nullStr(c.ReporterPhone), c.Anonymous, c.Channel, c.Lang, fmtTime(now), fmtTime(now)).Scan(&c.ID)
+		var err error
+		c.ID, err = insertID(ctx, tx, `INSERT INTO complaints (ref, kind, text, category, reporter_phone, anonymous, channel, lang, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`,
+			c.Ref, c.Kind, c.Text, c.Category, nullStr(c.ReporterPhone), c.Anonymous, c.Channel, c.Lang, fmtTime(now), fmtTime(now))
 		if err != nil {
 			return err
 		}
@@ -120,8 +121,10 @@ func (s *ComplaintService) CreateComplaint(ctx context.Context, n domain.NewComp
 }
 
 func insertEvent(ctx context.Context, tx *sql.Tx, complaintID int64, ev *domain.ComplaintEvent) error {
-	return tx.QueryRowContext(ctx, `INSERT INTO complaint_events (complaint_id, at, actor, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-		complaintID, fmtTime(ev.At), ev.Actor, ev.FromStatus, ev.ToStatus, ev.Note).Scan(&ev.ID)
+	var err error
+	ev.ID, err = insertID(ctx, tx, `INSERT INTO complaint_events (complaint_id, at, actor, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?)`,
+		complaintID, fmtTime(ev.At), ev.Actor, ev.FromStatus, ev.ToStatus, ev.Note)
+	return err
 }
 
 func complaintByRef(ctx context.Context, q interface {

@@ -79,7 +79,7 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	w := openCached(dsn(path, false))
+	w := openCached(dsn(path, false), true)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
@@ -88,7 +88,7 @@ func Open(path string) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	r := openCached(dsn(path, true))
+	r := openCached(dsn(path, true), false)
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
@@ -196,6 +196,9 @@ type writeJob struct {
 	// survive a crash of the process, and a power cut up to the next
 	// synced commit. Only USSD session state is written this way.
 	relaxed bool
+	// one jobs change at most one row with one statement; SQLite undoes a
+	// failed statement by itself, so they need no savepoint of their own.
+	one bool
 }
 
 // maxBatch bounds how many callers share one commit.
@@ -210,7 +213,15 @@ var errClosed = errors.New("database is closed")
 // answers them all after the one fsync. Durability then costs one sync per
 // batch instead of one per request.
 func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.submit(ctx, fn, false)
+	return db.submit(&writeJob{ctx: ctx, fn: fn})
+}
+
+// writeOne is write for fn that makes at most one change, in one statement
+// (reads around it are fine): a failed statement undoes itself, so the
+// writer skips the savepoint it would otherwise wrap fn in. Inbound
+// messages, the most frequent write, are stored this way.
+func (db *DB) writeOne(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return db.submit(&writeJob{ctx: ctx, fn: fn, one: true})
 }
 
 // writeRelaxed is write for state whose loss in a power cut (not a process
@@ -218,14 +229,18 @@ func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // waiting for the disk, and the next synced commit makes it durable too.
 // A USSD session lives three minutes; its caller can redial.
 func (db *DB) writeRelaxed(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.submit(ctx, fn, true)
+	return db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true})
 }
 
-func (db *DB) submit(ctx context.Context, fn func(tx *sql.Tx) error, relaxed bool) error {
+func (db *DB) submit(job *writeJob) error {
+	ctx := job.ctx
 	if tx, ok := ctx.Value(txKey{db}).(*sql.Tx); ok {
-		return nested(tx, fn)
+		if job.one {
+			return job.fn(tx)
+		}
+		return nested(tx, job.fn)
 	}
-	job := &writeJob{ctx: ctx, fn: fn, done: make(chan error, 1), relaxed: relaxed}
+	job.done = make(chan error, 1)
 	select {
 	case db.jobs <- job:
 	case <-db.closing:
@@ -341,15 +356,16 @@ func (db *DB) runBatch(batch []*writeJob) {
 			errs[i] = err
 			continue
 		}
-		if !single {
+		savepoint := !single && !j.one
+		if savepoint {
 			if _, err := tx.Exec("SAVEPOINT job"); err != nil {
 				errs[i] = err
 				continue
 			}
 		}
 		errs[i] = runJob(j, tx)
-		if single {
-			break
+		if !savepoint {
+			continue
 		}
 		if errs[i] != nil {
 			if _, err := tx.Exec("ROLLBACK TO job"); err != nil {
@@ -444,6 +460,26 @@ func parseTimePtr(s sql.NullString) *time.Time {
 }
 
 func (db *DB) now() time.Time { return db.Now().UTC() }
+
+// errNoInsert is insertID's answer when the row was not inserted (ON
+// CONFLICT DO NOTHING).
+var errNoInsert = errors.New("no row inserted")
+
+// insertID runs an INSERT and returns the new row's id. It is Exec and
+// last_insert_rowid rather than RETURNING, which costs a result set, on
+// the writes every message makes.
+func insertID(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+	res, err := tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return 0, err
+	} else if n == 0 {
+		return 0, errNoInsert
+	}
+	return res.LastInsertId()
+}
 
 // isUnique reports whether err is a UNIQUE constraint violation.
 func isUnique(err error) bool {

@@ -17,40 +17,42 @@ type MessageService struct{ db *DB }
 // NewMessageService returns the message service on db.
 func NewMessageService(db *DB) *MessageService { return &MessageService{db: db} }
 
-const messageCols = `id, direction, provider, COALESCE(provider_id, ''), phone, peer, text, lang, status, segments, error, attempts, next_attempt_at, COALESCE(complaint_id, 0), COALESCE(reply_to, 0), created_at, updated_at`
+const messageCols = `id, direction, provider, COALESCE(provider_id, ''), phone, peer, text, lang, status, segments, error, attempts, next_attempt_at, COALESCE(complaint_id, 0), COALESCE(reply_to, 0), created_at, updated_at, handled_at`
 
 func scanMessage(row scanner) (*domain.Message, error) {
 	var m domain.Message
-	var next sql.NullString
+	var next, handled sql.NullString
 	var created, updated string
 	if err := row.Scan(&m.ID, &m.Direction, &m.Provider, &m.ProviderID, &m.Phone, &m.Peer, &m.Text, &m.Lang, &m.Status, &m.Segments,
-		&m.Error, &m.Attempts, &next, &m.ComplaintID, &m.ReplyTo, &created, &updated); err != nil {
+		&m.Error, &m.Attempts, &next, &m.ComplaintID, &m.ReplyTo, &created, &updated, &handled); err != nil {
 		return nil, err
 	}
-	m.NextAttempt, m.CreatedAt, m.UpdatedAt = parseTimePtr(next), parseTime(created), parseTime(updated)
+	m.NextAttempt, m.CreatedAt, m.UpdatedAt, m.HandledAt = parseTimePtr(next), parseTime(created), parseTime(updated), parseTimePtr(handled)
 	return &m, nil
 }
 
-// StoreInbound saves an inbound message once per provider id.
+// StoreInbound saves an inbound message once per provider id, unanswered
+// (handled_at NULL) for the inbox handler. It is the write every carrier
+// callback waits for, so it is one statement and needs no savepoint: the
+// unique key on (direction, provider, provider_id) turns a redelivery into
+// no row.
 func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*domain.Message, bool, error) {
 	if m.Phone == "" || m.Provider == "" {
 		return nil, false, domain.Errorf(domain.EINVALID, "an inbound message needs a phone and a provider")
 	}
 	now := s.db.now()
-	m.Direction, m.Status, m.CreatedAt, m.UpdatedAt = domain.DirIn, domain.MsgReceived, now, now
+	m.Direction, m.Status, m.CreatedAt, m.UpdatedAt, m.HandledAt = domain.DirIn, domain.MsgReceived, now, now, nil
 	if m.Segments == 0 {
 		m.Segments, _ = domain.SMSSegments(m.Text)
 	}
 	var stored *domain.Message
 	dup := false
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		// One statement in the common case: the unique key on (direction,
-		// provider, provider_id) turns a redelivery into no row.
-		err := tx.QueryRowContext(ctx, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
+	err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
+		id, err := insertID(ctx, tx, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
 			VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
-			ON CONFLICT (direction, provider, provider_id) DO NOTHING RETURNING id`,
-			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now)).Scan(&m.ID)
-		if errors.Is(err, sql.ErrNoRows) {
+			ON CONFLICT (direction, provider, provider_id) DO NOTHING`,
+			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now))
+		if errors.Is(err, errNoInsert) {
 			prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, m.Provider, m.ProviderID))
 			if err != nil {
 				return err
@@ -58,13 +60,52 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 			stored, dup = prev, true
 			return nil
 		}
-		stored = m
+		m.ID, stored = id, m
 		return err
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("store inbound message: %w", err)
 	}
 	return stored, dup, nil
+}
+
+// Unhandled returns up to lim stored inbound messages not yet answered,
+// oldest first.
+func (s *MessageService) Unhandled(ctx context.Context, lim int) ([]*domain.Message, error) {
+	ms, err := list(ctx, s.db.r, `SELECT `+messageCols+` FROM messages INDEXED BY messages_unhandled
+		WHERE direction = 'in' AND handled_at IS NULL ORDER BY id LIMIT ?`, []any{limit(lim)}, scanMessage)
+	if err != nil {
+		return nil, fmt.Errorf("unhandled messages: %w", err)
+	}
+	return ms, nil
+}
+
+// MarkHandled records that an inbound message was answered, with reason
+// when it could not be. It reports false, changing nothing, when the
+// message was answered already: the caller must not answer it again.
+func (s *MessageService) MarkHandled(ctx context.Context, id int64, reason string) (bool, error) {
+	var n int64
+	err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
+		now := fmtTime(s.db.now())
+		res, err := tx.ExecContext(ctx, `UPDATE messages SET handled_at = ?, updated_at = ?, error = ?
+			WHERE id = ? AND direction = 'in' AND handled_at IS NULL`, now, now, reason, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("mark message %d handled: %w", id, err)
+	}
+	return n == 1, nil
+}
+
+// Backlog counts the inbound messages stored and not yet answered.
+func (s *MessageService) Backlog(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages INDEXED BY messages_unhandled WHERE direction = 'in' AND handled_at IS NULL`).Scan(&n)
+	return n, err
 }
 
 // enqueue writes an outbound message in tx: queued, or failed with reason
@@ -85,9 +126,11 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m *domain.Message, force 
 			m.Status, m.Error = domain.MsgFailed, "opted out"
 		}
 	}
-	return tx.QueryRowContext(ctx, `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
-		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		m.Provider, m.Phone, m.Peer, m.Text, m.Lang, m.Status, m.Segments, m.Error, fmtTime(now), nullID(m.ComplaintID), nullID(m.ReplyTo), fmtTime(now), fmtTime(now)).Scan(&m.ID)
+	var err error
+	m.ID, err = insertID(ctx, tx, `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
+		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.Provider, m.Phone, m.Peer, m.Text, m.Lang, m.Status, m.Segments, m.Error, fmtTime(now), nullID(m.ComplaintID), nullID(m.ReplyTo), fmtTime(now), fmtTime(now))
+	return err
 }
 
 // Enqueue puts a message in the outbox.

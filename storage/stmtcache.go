@@ -20,8 +20,9 @@ import (
 const maxCachedStmts = 256
 
 type cachingConnector struct {
-	dsn string
-	drv *sqlite.Driver
+	dsn    string
+	drv    *sqlite.Driver
+	detach bool
 }
 
 func (c *cachingConnector) Connect(context.Context) (driver.Conn, error) {
@@ -29,13 +30,19 @@ func (c *cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachingConn{Conn: conn, stmts: map[string]*cachedStmt{}}, nil
+	return &cachingConn{Conn: conn, stmts: map[string]*cachedStmt{}, detach: c.detach}, nil
 }
 
 func (c *cachingConnector) Driver() driver.Driver { return c.drv }
 
-func openCached(dsn string) *sql.DB {
-	return sql.OpenDB(&cachingConnector{dsn: dsn, drv: &sqlite.Driver{}})
+// openCached opens a pool of caching connections. detach makes its
+// statements ignore their context's cancellation once started: SQLite
+// answers an interrupted INSERT or UPDATE by rolling back the whole
+// transaction, and on the write connection that transaction carries other
+// callers' writes. database/sql still refuses to start a statement for a
+// context already done.
+func openCached(dsn string, detach bool) *sql.DB {
+	return sql.OpenDB(&cachingConnector{dsn: dsn, drv: &sqlite.Driver{}, detach: detach})
 }
 
 type cachedStmt struct {
@@ -47,7 +54,8 @@ type cachedStmt struct {
 // from one goroutine at a time, so the cache needs no lock.
 type cachingConn struct {
 	driver.Conn
-	stmts map[string]*cachedStmt
+	stmts  map[string]*cachedStmt
+	detach bool
 }
 
 // cacheable reports whether a query is one statement worth keeping.
@@ -82,6 +90,9 @@ func (c *cachingConn) get(ctx context.Context, q string) (*cachedStmt, error) {
 }
 
 func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	if c.detach {
+		ctx = context.Background()
+	}
 	if cacheable(q) {
 		cs, err := c.get(ctx, q)
 		if err != nil {
@@ -95,6 +106,9 @@ func (c *cachingConn) ExecContext(ctx context.Context, q string, args []driver.N
 }
 
 func (c *cachingConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	if c.detach {
+		ctx = context.Background()
+	}
 	if cacheable(q) {
 		cs, err := c.get(ctx, q)
 		if err != nil {

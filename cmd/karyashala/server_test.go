@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/karyashala/karyashala/config"
@@ -166,6 +167,7 @@ func TestHostileInputs(t *testing.T) {
 // Injection strings and NUL bytes are stored and echoed literally, never run.
 func TestInjectionStoredLiterally(t *testing.T) {
 	srv, s := testServer(t, nil)
+	startComponents(t, srv)
 	for i, text := range []string{
 		"'; DROP TABLE complaints; --",
 		"{{.Secret}} {{template \"x\"}} ${jndi:ldap://x}",
@@ -177,6 +179,13 @@ func TestInjectionStoredLiterally(t *testing.T) {
 		status, resp := do(t, srv, form("POST", "/sms/africastalking/inbound", body))
 		if status != 200 {
 			t.Fatalf("%q: %d %s", text, status, resp)
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if n, err := s.Messages.Backlog(context.Background()); err == nil && n == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("%d messages still unanswered after 5s (%v)", n, err)
 		}
 	}
 	list, _, err := s.Complaints.FindComplaints(context.Background(), domain.ComplaintFilter{Reporter: "+919800000020"})

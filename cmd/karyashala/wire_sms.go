@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -58,7 +59,12 @@ func mountSMS(app *fiber.App, s *services, cfg config.Config) (*component, error
 		slog.Warn("public_url is not set: no delivery reports will be asked for", "sender", sender.Name())
 	}
 	slog.Info("sms ready", "sender", sender.Name(), "workers", cfg.SMS.Workers, "rate_per_second", cfg.SMS.RatePerSecond, "keywords", keywordsSource(cfg))
-	return &component{Name: "sms", Run: func(ctx context.Context) { d.Run(ctx) }}, nil
+	return &component{Name: "sms", Run: func(ctx context.Context) {
+		var wg sync.WaitGroup
+		wg.Go(func() { inbox.Run(ctx) })
+		d.Run(ctx)
+		wg.Wait()
+	}}, nil
 }
 
 // smsSender builds the configured sms.sender.

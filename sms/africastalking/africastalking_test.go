@@ -24,7 +24,7 @@ func TestInbound(t *testing.T) {
 		cs, _, _ := e.Complaints.FindComplaints(context.Background(), domain.ComplaintFilter{Limit: 100})
 		return len(cs)
 	}
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		{Label: "complaint", URL: "/sms/africastalking/inbound",
 			Data:           smstest.Form("from", resident, "to", "22384", "text", "COMPLAINT no water in ward 3", "date", "2026-11-28 10:00:00", "id", "ATXid_1", "linkId", "L1"),
 			ExpectedStatus: 200, ExpectedEmptyBody: true,
@@ -84,7 +84,7 @@ func TestStatus(t *testing.T) {
 	(&Handler{Receiver: e.Inbox}).Routes(e.App)
 	m := e.Claimed(t, Name, resident)
 	e.MarkSent(t, m, "ATPid_1")
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		{Label: "buffered", URL: "/sms/africastalking/status", Data: smstest.Form("id", "ATPid_1", "status", "Buffered", "phoneNumber", resident),
 			ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgSent, "")},
 		{Label: "failed with reason", URL: "/sms/africastalking/status",

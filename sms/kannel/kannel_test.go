@@ -21,7 +21,7 @@ func TestInbound(t *testing.T) {
 	(&Handler{Receiver: e.Inbox}).Routes(e.App)
 	utf16 := string([]byte{0x09, 0x2e, 0x09, 0x26, 0x09, 0x26}) // मदद in UTF-16BE
 	in := func() int { return e.Count(t, domain.MessageFilter{Direction: domain.DirIn}) }
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		{Label: "help without a plus", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "to", "22384", "text", "help", "id", "b7a3c1e0-0001", "ts", "1796032800"),
 			ExpectedStatus: 200, ExpectedEmptyBody: true,
 			Check: func(t *testing.T) {
@@ -71,7 +71,7 @@ func TestStatus(t *testing.T) {
 	m := e.Claimed(t, Name, resident)
 	e.MarkSent(t, m, "")
 	id := fmt.Sprint(m.ID)
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		{Label: "smsc ack", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "8", "answer", "ACK/"), ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgSent, "")},
 		{Label: "delivered", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "1", "answer", "id:1 stat:DELIVRD"), ExpectedStatus: 200, ExpectedEmptyBody: true, Check: e.StatusIs(m.ID, domain.MsgDelivered, "")},
 		{Label: "failure after delivery ignored", Method: "GET", URL: "/sms/kannel/status?" + smstest.Form("id", id, "status", "2"), ExpectedStatus: 200, Check: e.StatusIs(m.ID, domain.MsgDelivered, "")},

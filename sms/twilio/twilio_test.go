@@ -44,7 +44,7 @@ func TestInbound(t *testing.T) {
 	hindi := url.Values{"MessageSid": {"SM3"}, "AccountSid": {"AC1"}, "From": {resident}, "To": {"+15005550006"}, "Body": {"सुझाव नल के पास बेंच"}}
 	other := url.Values{"MessageSid": {"SM4"}, "AccountSid": {"AC2"}, "From": {resident}, "Body": {"HELP"}}
 	in := func() int { return e.Count(t, domain.MessageFilter{Direction: domain.DirIn}) }
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		{Label: "signed", URL: "/sms/twilio/inbound", Data: msg.Encode(), Headers: signed("/sms/twilio/inbound", msg),
 			ExpectedStatus: 200, ExpectedBodyContains: "<Response/>",
 			Check: func(t *testing.T) {
@@ -90,7 +90,7 @@ func TestInbound(t *testing.T) {
 func TestInboundUnsigned(t *testing.T) {
 	e := smstest.New(t)
 	(&Handler{Receiver: e.Inbox}).Routes(e.App)
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		{Label: "no token configured: no check", URL: "/sms/twilio/inbound", Data: url.Values{"MessageSid": {"SM1"}, "From": {resident}, "Body": {"HELP"}}.Encode(),
 			ExpectedStatus: 200, ExpectedBodyContains: "<Response/>"},
 		{Label: "missing MessageSid", URL: "/sms/twilio/inbound", Data: url.Values{"From": {resident}, "Body": {"HELP"}}.Encode(),
@@ -123,7 +123,7 @@ func TestStatus(t *testing.T) {
 	sent, sh := cb("sent", "")
 	undelivered, uh := cb("undelivered", "30003")
 	bogus, bh := cb("exploded", "")
-	smstest.Run(t, e.App, []smstest.Case{
+	e.Run(t, []smstest.Case{
 		// a callback before the worker marked the send finds it by our id
 		{Label: "queued changes nothing", URL: path, Data: queued, Headers: qh, ExpectedStatus: 200},
 		{Label: "sent", URL: path, Data: sent, Headers: sh, ExpectedStatus: 200, Check: is(domain.MsgSent, "")},

@@ -68,9 +68,26 @@ func New(t testing.TB) *Env {
 	return e
 }
 
-// Out returns the outbound messages to phone, oldest first.
+// Drain answers every stored inbound message, as the inbox's Run would in
+// the background.
+func (e *Env) Drain(t testing.TB) {
+	t.Helper()
+	for {
+		n, err := e.Inbox.HandlePending(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// Out returns the outbound messages to phone, oldest first, once every
+// stored inbound message is answered.
 func (e *Env) Out(t testing.TB, phone string) []*domain.Message {
 	t.Helper()
+	e.Drain(t)
 	ms, _, err := e.Messages.FindMessages(context.Background(), domain.MessageFilter{Direction: domain.DirOut, Phone: phone, Limit: 500})
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +125,10 @@ type Case struct {
 	Check func(t *testing.T)
 }
 
-// Run sends every case through app in order (later cases may depend on
-// earlier ones, as with duplicates).
-func Run(t *testing.T, app *fiber.App, cases []Case) {
+// Run sends every case through e.App in order (later cases may depend on
+// earlier ones, as with duplicates), answering the stored messages before
+// each Check.
+func (e *Env) Run(t *testing.T, cases []Case) {
 	t.Helper()
 	for _, c := range cases {
 		t.Run(c.Label, func(t *testing.T) {
@@ -129,7 +147,7 @@ func Run(t *testing.T, app *fiber.App, cases []Case) {
 			for k, v := range c.Headers {
 				req.Header.Set(k, v)
 			}
-			resp, err := app.Test(req, -1)
+			resp, err := e.App.Test(req, -1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -147,6 +165,7 @@ func Run(t *testing.T, app *fiber.App, cases []Case) {
 				t.Fatalf("error body is not one line: %q", got)
 			}
 			if c.Check != nil {
+				e.Drain(t)
 				c.Check(t)
 			}
 		})
