@@ -34,6 +34,12 @@ var msgRank = map[string]int{
 	domain.MsgFailed:    3,
 }
 
+// claimQuery finds the next due queued message. Without statistics the
+// planner would rather walk every outbound message by direction.
+const claimQuery = `SELECT id FROM messages INDEXED BY messages_queued
+	WHERE status = 'queued' AND direction = 'out' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
+	ORDER BY next_attempt_at, id LIMIT 1`
+
 // ClaimNext marks the oldest due queued message sending, counting the
 // attempt, before any carrier is called.
 func (o *Outbox) ClaimNext(ctx context.Context, provider string) (*domain.Message, error) {
@@ -43,9 +49,7 @@ func (o *Outbox) ClaimNext(ctx context.Context, provider string) (*domain.Messag
 		var err error
 		m, err = scanMessage(tx.QueryRowContext(ctx, `UPDATE messages
 			SET status = 'sending', provider = ?, attempts = attempts + 1, updated_at = ?
-			WHERE id = (SELECT id FROM messages
-				WHERE status = 'queued' AND direction = 'out' AND (next_attempt_at IS NULL OR next_attempt_at <= ?)
-				ORDER BY next_attempt_at, id LIMIT 1)
+			WHERE id = (`+claimQuery+`)
 			RETURNING `+messageCols, provider, now, now))
 		return err
 	})
