@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strconv"
 	"strings"
 	"sync"
 
@@ -16,7 +17,11 @@ func ParsePhone(raw, region string) (string, error) {
 	if v, ok := phoneCache.get(key); ok {
 		return v, nil
 	}
-	e164, err := parsePhone(raw, region)
+	e164 := fastE164(raw)
+	var err error
+	if e164 == "" {
+		e164, err = parsePhone(raw, region)
+	}
 	if err == nil {
 		phoneCache.put(key, e164)
 	}
@@ -50,6 +55,47 @@ func (c *stringCache) put(k, v string) {
 	}
 	c.m[k] = v
 	c.mu.Unlock()
+}
+
+// fastE164 returns s when it is already a valid number written in E.164
+// ("+", the country code, the national number, nothing else), checked
+// with phonenumbers' validity rules but without its parser, whose regular
+// expressions for extensions and punctuation were a quarter of an inbound
+// SMS's CPU. Anything else, valid or not, returns "" for parsePhone to
+// read. A test holds the two to the same answers.
+func fastE164(s string) string {
+	if len(s) < 4 || len(s) > 16 || s[0] != '+' {
+		return ""
+	}
+	for i := 1; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return ""
+		}
+	}
+	// Country calling codes are prefix-free: at most one of the first
+	// one, two or three digits is one.
+	for n := 1; n <= 3 && n < len(s)-1; n++ {
+		cc, _ := strconv.Atoi(s[1 : 1+n])
+		if len(phonenumbers.GetRegionCodesForCountryCode(cc)) == 0 {
+			continue
+		}
+		nsn := s[1+n:]
+		if nsn[0] == '0' {
+			return "" // leading zeros (Italy) are the parser's business
+		}
+		nn, err := strconv.ParseUint(nsn, 10, 64)
+		if err != nil {
+			return ""
+		}
+		cc32 := int32(cc)
+		if !phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}) {
+			return ""
+		}
+		// A copy: s may alias a request buffer that is reused, and the
+		// answer is kept in the cache.
+		return strings.Clone(s)
+	}
+	return ""
 }
 
 func parsePhone(raw, region string) (string, error) {
