@@ -25,6 +25,7 @@ import (
 func loadtestCmd() *cobra.Command {
 	var (
 		target, modes, journey, token string
+		cpuProfile                    string
 		duration                      time.Duration
 		conc, seedSessions            int
 		rate, rateShare               float64
@@ -63,7 +64,7 @@ resident memory at the end.`,
 				}
 				return nil
 			}
-			return spawnedLoad(cmd.Context(), cmd, o, modes, seedSessions, rateShare)
+			return spawnedLoad(cmd.Context(), cmd, o, modes, seedSessions, rateShare, cpuProfile)
 		},
 	}
 	cmd.Flags().StringVar(&target, "url", "", "base URL of a running server (loopback only); empty: start the baseline and the server here")
@@ -74,6 +75,7 @@ resident memory at the end.`,
 	cmd.Flags().IntVar(&conc, "concurrency", 256, "concurrent connections")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "offer this many requests a second in total (open loop, latency from each request's due time); 0: as fast as possible")
 	cmd.Flags().Float64Var(&rateShare, "latency-at", 0.4, "with a spawned server: after the throughput runs, measure latency again offering this share of the baseline's rate (0 skips)")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "with a spawned server: write the server's CPU profile to this file")
 	cmd.Flags().IntVar(&seedSessions, "seed-sessions", 0, "with a spawned server: store this many finished USSD sessions first (memory with many sessions)")
 
 	bare := &cobra.Command{
@@ -97,7 +99,7 @@ resident memory at the end.`,
 
 // spawnedLoad runs the baseline and then the real server as child processes,
 // so the load generator's own CPU use is the same in both measurements.
-func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, seedSessions int, rateShare float64) error {
+func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, seedSessions int, rateShare float64, cpuProfile string) error {
 	out := cmd.OutOrStdout()
 	self, err := os.Executable()
 	if err != nil {
@@ -133,7 +135,11 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	if addr, err = freeAddr(); err != nil {
 		return err
 	}
-	srv := exec.CommandContext(ctx, self, "serve", "--demo")
+	args := []string{"serve", "--demo"}
+	if cpuProfile != "" {
+		args = append(args, "--cpuprofile", cpuProfile)
+	}
+	srv := exec.CommandContext(ctx, self, args...)
 	srv.Env = append(os.Environ(), "KARYASHALA_HTTP_ADDR="+addr, "KARYASHALA_DB_PATH="+dbPath, "KARYASHALA_LOG_LEVEL=warn")
 	if o.Token != "" {
 		srv.Env = append(srv.Env, "KARYASHALA_CALLBACKS_TOKEN="+o.Token)

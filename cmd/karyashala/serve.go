@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,7 +46,10 @@ type mountFunc func(app *fiber.App, s *services, cfg config.Config) (*component,
 var mounts = []mountFunc{mountAPI, mountUSSD, mountSMS, mountConsole}
 
 func serveCmd() *cobra.Command {
-	var demo bool
+	var (
+		demo       bool
+		cpuProfile string
+	)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "run the gateway",
@@ -55,10 +59,22 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if cpuProfile != "" {
+				f, err := os.Create(cpuProfile)
+				if err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return fmt.Errorf("--cpuprofile: %w", err)
+				}
+				defer pprof.StopCPUProfile()
+			}
 			return serve(cmd.Context(), cfg, demo)
 		},
 	}
 	cmd.Flags().BoolVar(&demo, "demo", false, "load demo data (a workshop, open tasks, trainings, one leader) into an empty database")
+	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file (read it with go tool pprof)")
 	return cmd
 }
 
