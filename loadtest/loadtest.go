@@ -332,3 +332,40 @@ func (u *user) do(req *http.Request) (string, error) {
 	}
 	return string(b), nil
 }
+
+// Inbox is what a Karyashala server's /metrics says of its SMS inbox.
+type Inbox struct {
+	Answered float64 // inbound messages answered since the server started
+	Waiting  float64 // stored and not yet answered
+}
+
+// ReadInbox scrapes the inbox figures from baseURL's /metrics.
+func ReadInbox(ctx context.Context, baseURL string) (Inbox, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/metrics", nil)
+	if err != nil {
+		return Inbox{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return Inbox{}, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return Inbox{}, err
+	}
+	var in Inbox
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		switch name {
+		case `karyashala_events_total{event="sms_in_answered"}`:
+			in.Answered, _ = strconv.ParseFloat(value, 64)
+		case "karyashala_sms_inbox_waiting":
+			in.Waiting, _ = strconv.ParseFloat(value, 64)
+		}
+	}
+	return in, nil
+}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,7 +28,7 @@ func loadtestCmd() *cobra.Command {
 		target, modes, journey, token string
 		cpuProfile                    string
 		duration                      time.Duration
-		conc, seedSessions            int
+		conc, seedSessions, rounds    int
 		rate, rateShare               float64
 	)
 	cmd := &cobra.Command{
@@ -38,10 +39,12 @@ func loadtestCmd() *cobra.Command {
 throughput and p50/p99/p999 latency, with a progress line while it runs.
 
 Without --url it starts everything itself, each as its own process on a free
-loopback port: first a do-nothing Fiber handler (the baseline), then
-"karyashala serve --demo" on a fresh database in a temporary folder, and
-reports each mode's throughput as a share of the baseline and the server's
-resident memory at the end.`,
+loopback port: a do-nothing Fiber handler (the baseline) and
+"karyashala serve --demo" on a fresh database in a temporary folder. It
+measures the baseline and then each mode, --rounds times over, and reports
+each mode's median share of its own round's baseline (a shared machine's
+speed drifts), how the SMS inbox kept up, and the server's resident memory
+at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := loadtest.Options{Concurrency: conc, Duration: duration, Token: token, Rate: rate, Progress: cmd.ErrOrStderr()}
@@ -64,7 +67,10 @@ resident memory at the end.`,
 				}
 				return nil
 			}
-			return spawnedLoad(cmd.Context(), cmd, o, modes, seedSessions, rateShare, cpuProfile)
+			if rounds < 1 {
+				return fmt.Errorf("--rounds %d: at least 1", rounds)
+			}
+			return spawnedLoad(cmd.Context(), cmd, o, modes, rounds, seedSessions, rateShare, cpuProfile)
 		},
 	}
 	cmd.Flags().StringVar(&target, "url", "", "base URL of a running server (loopback only); empty: start the baseline and the server here")
@@ -75,6 +81,7 @@ resident memory at the end.`,
 	cmd.Flags().IntVar(&conc, "concurrency", 256, "concurrent connections")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "offer this many requests a second in total (open loop, latency from each request's due time); 0: as fast as possible")
 	cmd.Flags().Float64Var(&rateShare, "latency-at", 0.4, "with a spawned server: after the throughput runs, measure latency again offering this share of the baseline's rate (0 skips)")
+	cmd.Flags().IntVar(&rounds, "rounds", 3, "with a spawned server: measure the baseline and every mode this many times, in turn, and report the median share")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "with a spawned server: write the server's CPU profile to this file")
 	cmd.Flags().IntVar(&seedSessions, "seed-sessions", 0, "with a spawned server: store this many finished USSD sessions first (memory with many sessions)")
 
@@ -97,9 +104,12 @@ resident memory at the end.`,
 	return cmd
 }
 
-// spawnedLoad runs the baseline and then the real server as child processes,
-// so the load generator's own CPU use is the same in both measurements.
-func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, seedSessions int, rateShare float64, cpuProfile string) error {
+// spawnedLoad starts the baseline and the real server as child processes,
+// so the load generator's own CPU use is the same in both measurements,
+// and measures them in turn, rounds times: a shared machine's speed
+// drifts, so each mode is compared with the baseline of its own round and
+// the shares' median is the figure to quote.
+func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, rounds, seedSessions int, rateShare float64, cpuProfile string) error {
 	out := cmd.OutOrStdout()
 	self, err := os.Executable()
 	if err != nil {
@@ -111,20 +121,15 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	}
 	defer os.RemoveAll(dir)
 
-	addr, err := freeAddr()
+	bareAddr, err := freeAddr()
 	if err != nil {
 		return err
 	}
-	bare := exec.CommandContext(ctx, self, "loadtest", "bare-server", addr)
-	if err := startAndWait(bare, "http://"+addr+"/"); err != nil {
+	bare := exec.CommandContext(ctx, self, "loadtest", "bare-server", bareAddr)
+	if err := startAndWait(bare, "http://"+bareAddr+"/"); err != nil {
 		return fmt.Errorf("baseline server: %w", err)
 	}
-	o.URL, o.Mode = "http://"+addr, "bare"
-	base, err := loadtest.Run(ctx, o)
-	stop(bare)
-	if err != nil {
-		return err
-	}
+	defer stop(bare)
 
 	dbPath := filepath.Join(dir, "load.db")
 	if seedSessions > 0 {
@@ -132,7 +137,8 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			return err
 		}
 	}
-	if addr, err = freeAddr(); err != nil {
+	addr, err := freeAddr()
+	if err != nil {
 		return err
 	}
 	args := []string{"serve", "--demo"}
@@ -148,41 +154,118 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		return fmt.Errorf("karyashala server: %w", err)
 	}
 	defer stop(srv)
-	results := []loadtest.Result{base}
-	for _, m := range strings.Split(modes, ",") {
-		o.URL, o.Mode = "http://"+addr, m
-		r, err := loadtest.Run(ctx, o)
+	url := "http://" + addr
+
+	modeList := strings.Split(modes, ",")
+	shares := map[string][]float64{}
+	var bases []float64
+	var lines []string
+	var drains []string
+	for round := 1; round <= rounds; round++ {
+		o.URL, o.Mode = "http://"+bareAddr, "bare"
+		base, err := loadtest.Run(ctx, o)
 		if err != nil {
 			return err
 		}
-		results = append(results, r)
+		bases = append(bases, base.PerSecond())
+		lines = append(lines, fmt.Sprintf("round %d\n%s", round, base))
+		for _, m := range modeList {
+			before, _ := loadtest.ReadInbox(ctx, url)
+			o.URL, o.Mode = url, m
+			r, err := loadtest.Run(ctx, o)
+			if err != nil {
+				return err
+			}
+			share := 100 * r.PerSecond() / base.PerSecond()
+			shares[m] = append(shares[m], share)
+			lines = append(lines, fmt.Sprintf("%s   %5.1f%% of baseline", r, share))
+			if m == "sms" {
+				d, err := drainInbox(ctx, url, before, r)
+				if err != nil {
+					return err
+				}
+				drains = append(drains, d)
+			}
+		}
 	}
 	var paced []loadtest.Result
+	baseRate := median(bases)
 	if rateShare > 0 && o.Rate == 0 {
-		for _, m := range strings.Split(modes, ",") {
+		for _, m := range modeList {
 			po := o
-			po.URL, po.Mode, po.Rate = "http://"+addr, m, rateShare*base.PerSecond()
+			po.URL, po.Mode, po.Rate = url, m, rateShare*baseRate
 			r, err := loadtest.Run(ctx, po)
 			if err != nil {
 				return err
 			}
 			paced = append(paced, r)
+			if m == "sms" {
+				if _, err := drainInbox(ctx, url, loadtest.Inbox{}, loadtest.Result{}); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	rss := rssMB(srv.Process.Pid)
 
-	fmt.Fprintf(out, "concurrency %d, %s per mode, %d cores on this machine\n", o.Concurrency, o.Duration, runtime.NumCPU())
-	for _, r := range results {
-		fmt.Fprintf(out, "%s   %5.1f%% of baseline\n", r, 100*r.PerSecond()/base.PerSecond())
+	fmt.Fprintf(out, "concurrency %d, %s per run, %d rounds, %d cores on this machine\n", o.Concurrency, o.Duration, rounds, runtime.NumCPU())
+	for _, l := range lines {
+		fmt.Fprintln(out, l)
+	}
+	for _, d := range drains {
+		fmt.Fprintln(out, d)
+	}
+	fmt.Fprintf(out, "median share of the same round's baseline (%d rounds; baseline median %.0f req/s):\n", rounds, baseRate)
+	for _, m := range modeList {
+		s := shares[m]
+		fmt.Fprintf(out, "  %-5s %5.1f%%  (%.1f%% to %.1f%%)\n", m, median(s), slices.Min(s), slices.Max(s))
 	}
 	if len(paced) > 0 {
-		fmt.Fprintf(out, "latency offering %.0f%% of the baseline's rate (open loop, from each request's due time):\n", 100*rateShare)
+		fmt.Fprintf(out, "latency offering %.0f%% of the baseline's median rate (open loop, from each request's due time):\n", 100*rateShare)
 		for _, r := range paced {
 			fmt.Fprintln(out, r)
 		}
 	}
 	fmt.Fprintf(out, "server resident memory after the run: %.1f MB (sessions seeded: %d)\n", rss, seedSessions)
 	return nil
+}
+
+// drainInbox waits until the server has answered every stored SMS (a
+// minute at most) and describes how the answering kept up with r.
+func drainInbox(ctx context.Context, url string, before loadtest.Inbox, r loadtest.Result) (string, error) {
+	end, err := loadtest.ReadInbox(ctx, url)
+	if err != nil {
+		return "", fmt.Errorf("read the server's inbox figures: %w", err)
+	}
+	start := time.Now()
+	in := end
+	for in.Waiting > 0 && time.Since(start) < time.Minute {
+		time.Sleep(100 * time.Millisecond)
+		if in, err = loadtest.ReadInbox(ctx, url); err != nil {
+			return "", err
+		}
+	}
+	if in.Waiting > 0 {
+		return "", fmt.Errorf("the server still had %.0f SMS to answer a minute after the run", in.Waiting)
+	}
+	if r.Requests == 0 {
+		return "", nil
+	}
+	took := time.Since(start)
+	return fmt.Sprintf("sms: %.0f/s answered while accepting; %.0f left at the end, answered in %.1fs: %.0f msgs/s end to end",
+		(end.Answered-before.Answered)/r.Elapsed.Seconds(), end.Waiting, took.Seconds(),
+		float64(r.Requests)/(r.Elapsed+took).Seconds()), nil
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func seedUSSDSessions(ctx context.Context, path string, n int) error {
