@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -39,6 +40,9 @@ type DB struct {
 	jobs       chan *writeJob
 	closing    chan struct{}
 	writerDone chan struct{}
+	ckpt       *sql.DB       // one connection: the background checkpointer's
+	ckptWake   chan struct{} // a commit added to the WAL
+	ckptDone   chan struct{}
 	closeOnce  sync.Once
 	relaxedNow bool // the write connection runs synchronous=NORMAL; writer goroutine only
 	batches    atomic.Int64
@@ -93,8 +97,12 @@ func Open(path string) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
+	db.ckpt = openCached(dsn(path, false), true)
+	db.ckpt.SetMaxOpenConns(1)
 	db.jobs, db.closing, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
+	db.ckptWake, db.ckptDone = make(chan struct{}, 1), make(chan struct{})
 	go db.writer()
+	go db.checkpointer()
 	return db, nil
 }
 
@@ -105,9 +113,13 @@ func (db *DB) Close() error {
 		if db.closing != nil {
 			close(db.closing)
 			<-db.writerDone
+			<-db.ckptDone
 		}
 	})
 	var errs []error
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.Close())
+	}
 	if db.r != nil {
 		errs = append(errs, db.r.Close())
 	}
@@ -313,6 +325,37 @@ func (db *DB) writer() {
 	}
 }
 
+// checkpointer copies committed WAL pages into the database file from a
+// connection of its own, on the other core, while the writer goes on. The
+// writer's own checkpoint (SQLite's automatic one, every 1000 pages, run
+// inside a commit) then finds little left to copy: it stays the one that
+// completes a checkpoint, so the WAL still restarts from its beginning
+// instead of growing, but it no longer stalls every caller in its batch
+// while a thousand pages are copied. A PASSIVE checkpoint never waits for
+// readers or the writer, so this cannot block anyone.
+func (db *DB) checkpointer() {
+	defer close(db.ckptDone)
+	for {
+		select {
+		case <-db.closing:
+			return
+		case <-db.ckptWake:
+		}
+		if _, err := db.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil && !strings.Contains(err.Error(), "locked") && !strings.Contains(err.Error(), "busy") {
+			slog.Warn("background wal checkpoint", "err", err)
+		}
+		// Copy in runs, not after every commit.
+		select {
+		case <-db.closing:
+			return
+		case <-time.After(ckptEvery):
+		}
+	}
+}
+
+// ckptEvery spaces the background checkpoints.
+const ckptEvery = 20 * time.Millisecond
+
 // WriteStats reports how many write transactions were committed and how
 // many callers' writes they carried; jobs/batches is the group-commit
 // factor.
@@ -391,6 +434,10 @@ func (db *DB) runBatch(batch []*writeJob) {
 		return
 	}
 	finish(nil)
+	select {
+	case db.ckptWake <- struct{}{}:
+	default:
+	}
 }
 
 // runJob runs one caller's fn, turning a panic into an error so one bad
