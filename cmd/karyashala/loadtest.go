@@ -157,34 +157,39 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	url := "http://" + addr
 
 	modeList := strings.Split(modes, ",")
-	shares := map[string][]float64{}
+	shares, cpuPer := map[string][]float64{}, map[string][]float64{}
 	var bases []float64
 	var lines []string
 	var drains []string
 	for round := 1; round <= rounds; round++ {
 		o.URL, o.Mode = "http://"+bareAddr, "bare"
+		cpu0 := cpuSeconds(bare.Process.Pid)
 		base, err := loadtest.Run(ctx, o)
 		if err != nil {
 			return err
 		}
 		bases = append(bases, base.PerSecond())
-		lines = append(lines, fmt.Sprintf("round %d\n%s", round, base))
+		lines = append(lines, fmt.Sprintf("round %d\n%s   server CPU %s", round, base, perRequest(cpuSeconds(bare.Process.Pid)-cpu0, base.Requests)))
 		for _, m := range modeList {
 			before, _ := loadtest.ReadInbox(ctx, url)
+			cpu0 := cpuSeconds(srv.Process.Pid)
 			o.URL, o.Mode = url, m
 			r, err := loadtest.Run(ctx, o)
 			if err != nil {
 				return err
 			}
+			cpu := cpuSeconds(srv.Process.Pid) - cpu0
 			share := 100 * r.PerSecond() / base.PerSecond()
 			shares[m] = append(shares[m], share)
-			lines = append(lines, fmt.Sprintf("%s   %5.1f%% of baseline", r, share))
+			cpuPer[m] = append(cpuPer[m], 1e6*cpu/float64(r.Requests))
+			lines = append(lines, fmt.Sprintf("%s   %5.1f%% of baseline, server CPU %s", r, share, perRequest(cpu, r.Requests)))
 			if m == "sms" {
 				d, err := drainInbox(ctx, url, before, r)
 				if err != nil {
 					return err
 				}
-				drains = append(drains, d)
+				cpu := cpuSeconds(srv.Process.Pid) - cpu0
+				drains = append(drains, fmt.Sprintf("%s; server CPU %s answered", d, perRequest(cpu, r.Requests)))
 			}
 		}
 	}
@@ -218,7 +223,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	fmt.Fprintf(out, "median share of the same round's baseline (%d rounds; baseline median %.0f req/s):\n", rounds, baseRate)
 	for _, m := range modeList {
 		s := shares[m]
-		fmt.Fprintf(out, "  %-5s %5.1f%%  (%.1f%% to %.1f%%)\n", m, median(s), slices.Min(s), slices.Max(s))
+		fmt.Fprintf(out, "  %-5s %5.1f%%  (%.1f%% to %.1f%%); server CPU %.0fµs a request\n", m, median(s), slices.Min(s), slices.Max(s), median(cpuPer[m]))
 	}
 	if len(paced) > 0 {
 		fmt.Fprintf(out, "latency offering %.0f%% of the baseline's median rate (open loop, from each request's due time):\n", 100*rateShare)
@@ -346,6 +351,31 @@ func stop(c *exec.Cmd) {
 		c.Process.Kill()
 		<-done
 	}
+}
+
+// cpuSeconds reads the CPU time (user and system) a process has used from
+// /proc (Linux); 0 where it cannot.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after it do not.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks: USER_HZ is 100 on Linux
+}
+
+func perRequest(cpu float64, requests int64) string {
+	if requests == 0 || cpu <= 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0fµs a request", 1e6*cpu/float64(requests))
 }
 
 // rssMB reads a process's resident set size from /proc (Linux).
