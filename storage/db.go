@@ -66,6 +66,8 @@ func dsn(path string, readonly bool) string {
 	// Each caller in a group commit runs in a savepoint; keep the
 	// savepoint journals in memory, not in temporary files.
 	q.Add("_pragma", "temp_store(MEMORY)")
+	// A WAL that grew in a burst is cut back to this when it restarts.
+	q.Add("_pragma", fmt.Sprintf("journal_size_limit(%d)", walLimit))
 	if readonly {
 		q.Add("_pragma", "query_only(1)")
 	} else {
@@ -341,8 +343,17 @@ func (db *DB) checkpointer() {
 			return
 		case <-db.ckptWake:
 		}
-		if _, err := db.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil && !strings.Contains(err.Error(), "locked") && !strings.Contains(err.Error(), "busy") {
-			slog.Warn("background wal checkpoint", "err", err)
+		mode := "PASSIVE"
+		if fi, err := os.Stat(db.path + "-wal"); err == nil && fi.Size() > walLimit {
+			// Readers overlapping without a break keep any checkpoint
+			// from finishing, and the WAL from restarting. RESTART holds
+			// writes back (the writer waits, as for any lock) until the
+			// readers in progress finish, usually milliseconds, then
+			// lets the WAL start over; journal_size_limit shrinks it.
+			mode = "RESTART"
+		}
+		if _, err := db.ckpt.Exec(`PRAGMA wal_checkpoint(` + mode + `)`); err != nil && !strings.Contains(err.Error(), "locked") && !strings.Contains(err.Error(), "busy") {
+			slog.Warn("background wal checkpoint", "mode", mode, "err", err)
 		}
 		// Copy in runs, not after every commit.
 		select {
@@ -353,8 +364,12 @@ func (db *DB) checkpointer() {
 	}
 }
 
-// ckptEvery spaces the background checkpoints.
-const ckptEvery = 20 * time.Millisecond
+// ckptEvery spaces the background checkpoints; past walLimit bytes the
+// WAL is made to start over.
+const (
+	ckptEvery = 20 * time.Millisecond
+	walLimit  = 16 << 20
+)
 
 // WriteStats reports how many write transactions were committed and how
 // many callers' writes they carried; jobs/batches is the group-commit
