@@ -29,8 +29,8 @@ type Inbound struct {
 // return only after what they were given is durably stored, so the adapter
 // can then answer the carrier 200.
 type Receiver interface {
-	// Receive stores an inbound message (once per provider id) and answers
-	// its keyword. EINVALID for a message that cannot be stored as given.
+	// Receive stores an inbound message (once per provider id) for the inbox
+	// to answer. EINVALID for a message that cannot be stored as given.
 	Receive(ctx context.Context, in Inbound) error
 	// Report applies a delivery report. An unknown message is logged and
 	// not an error: the carrier cannot do anything about it.
