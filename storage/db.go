@@ -242,8 +242,11 @@ func (db *DB) writeOne(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // crash) is acceptable: a batch of only relaxed writes commits without
 // waiting for the disk, and the next synced commit makes it durable too.
 // A USSD session lives three minutes; its caller can redial.
+//
+// Relaxed writes are single statements (writeOne's rule): the only one is
+// a session save, every USSD hop's write, so it skips the savepoint too.
 func (db *DB) writeRelaxed(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true})
+	return db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true, one: true})
 }
 
 func (db *DB) submit(job *writeJob) error {

@@ -38,18 +38,27 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSD
 	return sess, err
 }
 
-// SaveSession inserts or replaces a session.
+// SaveSession inserts or replaces a session. A session id is one phone's:
+// saving it for another phone is EINVALID and changes nothing.
 func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession) error {
 	if sess.UpdatedAt.IsZero() {
 		sess.UpdatedAt = s.db.now()
 	}
-	err := s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET phone = excluded.phone, state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at`,
+	return s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
+			WHERE ussd_sessions.phone = excluded.phone`,
 			sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
-		return err
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return domain.Errorf(domain.EINVALID, "session %s belongs to another phone number", sess.ID)
+		}
+		return nil
 	})
-	return err
 }
 
 // LatestSession returns the phone's latest open session updated after since.

@@ -525,6 +525,12 @@ func TestSessionsAndBackup(t *testing.T) {
 	if string(got.State) != `{"a":2}` {
 		t.Fatalf("state = %s", got.State)
 	}
+	// Another phone cannot take the session over.
+	err = ss.SaveSession(ctx, &domain.USSDSession{ID: "s1", Phone: "+919800000003", State: []byte(`{"a":3}`), UpdatedAt: now})
+	wantCode(t, err, domain.EINVALID)
+	if got, _ := ss.SessionByID(ctx, "s1"); got.Phone != "+919800000002" || string(got.State) != `{"a":2}` {
+		t.Fatalf("after another phone's save: %s %s", got.Phone, got.State)
+	}
 	if _, err := ss.LatestSession(ctx, "+919800000002", now.Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}

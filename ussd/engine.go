@@ -148,9 +148,16 @@ func (e *Engine) Handle(ctx context.Context, r Request) (Response, error) {
 		err  error
 	)
 	live, gen := e.live.take(r.SessionID)
-	if live != nil {
+	switch {
+	case live != nil:
 		sess = &domain.USSDSession{ID: r.SessionID, Phone: live.phone}
-	} else {
+	case r.Text == "":
+		// A session's first request (no input yet): nothing stored can
+		// matter, and the lookup was a fifth of a first hop. A carrier's
+		// retry of it starts the session again at its first screen; an id
+		// another phone holds is refused when the session is saved.
+		err = domain.Errorf(domain.ENOTFOUND, "new session")
+	default:
 		sess, err = e.store.SessionByID(ctx, r.SessionID)
 	}
 	switch domain.ErrorCode(err) {
@@ -199,7 +206,9 @@ func (e *Engine) Handle(ctx context.Context, r Request) (Response, error) {
 	ended := resp.End || (sess != nil && sess.Ended)
 	slog.Debug("ussd hop", "session", r.SessionID, "phone", domain.MaskPhone(r.Phone), "screen", h.st.Screen, "page", h.st.Page, "end", ended)
 	at := e.cfg.Now()
-	if err := e.store.SaveSession(ctx, &domain.USSDSession{ID: r.SessionID, Phone: r.Phone, State: b, Ended: ended, UpdatedAt: at}); err != nil {
+	if err := e.store.SaveSession(ctx, &domain.USSDSession{ID: r.SessionID, Phone: r.Phone, State: b, Ended: ended, UpdatedAt: at}); domain.ErrorCode(err) == domain.EINVALID {
+		return Response{}, err // the session id is another phone's
+	} else if err != nil {
 		return e.apology(ctx, r, h.st, fmt.Errorf("save session %s: %w", r.SessionID, err))
 	}
 	if !ended && h.st.reusable() {

@@ -97,6 +97,8 @@ func TestCallbacks(t *testing.T) {
 			ExpectedStatus: 400, ExpectedBodyContains: `phone number "12" is not valid for region IN`},
 		{Label: "session of another phone", Data: url.Values{"sessionId": {"ATUid_1"}, "phoneNumber": {"+919800000002"}, "text": {"1"}},
 			ExpectedStatus: 400, ExpectedBodyContains: "belongs to another phone number", Stored: true},
+		{Label: "first request with another phone's session", Data: url.Values{"sessionId": {"ATUid_1"}, "phoneNumber": {"+919800000002"}, "text": {""}},
+			ExpectedStatus: 400, ExpectedBodyContains: "belongs to another phone number", Stored: true},
 	}
 	for _, c := range cases {
 		t.Run(c.Label, func(t *testing.T) {
