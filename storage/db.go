@@ -317,6 +317,11 @@ func (db *DB) writer() {
 			return
 		}
 		batch := append(make([]*writeJob, 0, 16), first)
+		// Let the goroutines that are running (handlers a moment away from
+		// their own write) run first and join this batch: a commit costs
+		// the same for one write as for fifteen. When nothing else is
+		// runnable this returns at once.
+		runtime.Gosched()
 	drain:
 		for len(batch) < maxBatch {
 			select {
