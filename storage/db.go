@@ -212,6 +212,8 @@ type writeJob struct {
 	relaxed bool
 	// one jobs change at most one row with one statement; SQLite undoes a
 	// failed statement by itself, so they need no savepoint of their own.
+	// Such a fn must not fail after its statement succeeded (a panic then
+	// would keep the change): keep it to the statement and its checks.
 	one bool
 }
 
@@ -342,7 +344,8 @@ func (db *DB) writer() {
 // completes a checkpoint, so the WAL still restarts from its beginning
 // instead of growing, but it no longer stalls every caller in its batch
 // while a thousand pages are copied. A PASSIVE checkpoint never waits for
-// readers or the writer, so this cannot block anyone.
+// readers or the writer; only past walLimit does it ask for a RESTART,
+// which holds writes back for as long as the readers in progress take.
 func (db *DB) checkpointer() {
 	defer close(db.ckptDone)
 	for {
