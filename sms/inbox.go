@@ -132,10 +132,10 @@ func (in *Inbox) Run(ctx context.Context) {
 }
 
 // HandlePending answers up to Batch waiting messages, oldest first, in one
-// write, and returns how many it answered. Each message is a unit of its
-// own inside it: one that cannot be answered (an internal error) is marked
-// answered with the error, logged, and left without a reply, so it cannot
-// block the messages behind it.
+// write, and returns how many it took off the queue. Each message is a
+// unit of its own inside it: one that cannot be answered (an internal
+// error) is marked answered with the error, logged, and left without a
+// reply, so it cannot block the messages behind it.
 func (in *Inbox) HandlePending(ctx context.Context) (int, error) {
 	in.init()
 	ms, err := in.Messages.Unhandled(ctx, in.Batch)
@@ -148,9 +148,14 @@ func (in *Inbox) HandlePending(ctx context.Context) (int, error) {
 	for i, m := range ms {
 		matches[i] = in.Keywords.Match(m.Text)
 	}
-	answered := 0
+	type failure struct {
+		m   *domain.Message
+		err error
+	}
+	var handled int
+	var failed []failure
 	err = in.Atomic.Atomically(ctx, func(ctx context.Context) error {
-		answered = 0
+		handled, failed = 0, nil
 		for i, m := range ms {
 			first := false
 			err := in.Atomic.Atomically(ctx, func(ctx context.Context) error {
@@ -161,14 +166,13 @@ func (in *Inbox) HandlePending(ctx context.Context) (int, error) {
 				return in.answer(ctx, m, matches[i])
 			})
 			if err != nil {
-				slog.Error("inbound sms could not be answered", "msg_id", m.ID, "phone", domain.MaskPhone(m.Phone), "err", err)
-				metrics.Inc("sms_in_failed")
+				failed = append(failed, failure{m, err})
 				if first, err = in.Messages.MarkHandled(ctx, m.ID, "not answered: "+err.Error()); err != nil {
 					return err
 				}
 			}
 			if first {
-				answered++
+				handled++
 			}
 		}
 		return nil
@@ -176,11 +180,15 @@ func (in *Inbox) HandlePending(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	metrics.Add("sms_in_answered", answered)
-	if answered > 0 && in.Kick != nil {
+	for _, f := range failed {
+		slog.Error("inbound sms could not be answered", "msg_id", f.m.ID, "phone", domain.MaskPhone(f.m.Phone), "err", f.err)
+	}
+	metrics.Add("sms_in_failed", len(failed))
+	metrics.Add("sms_in_answered", handled-len(failed))
+	if handled > len(failed) && in.Kick != nil {
 		in.Kick()
 	}
-	return answered, nil
+	return handled, nil
 }
 
 // answer runs the command of one stored message and queues its reply.
