@@ -99,8 +99,7 @@ func (s *ComplaintService) CreateComplaint(ctx context.Context, n domain.NewComp
 			letter = "P"
 		}
 		c.Ref = fmt.Sprintf("%s%d", letter, seq)
-		var err error
-		c.ID, err = insertID(ctx, tx, `INSERT INTO complaints (ref, kind, text, category, reporter_phone, anonymous, channel, lang, status, created_at, updated_at)
+		err := insertID(ctx, tx, &c.ID, `INSERT INTO complaints (ref, kind, text, category, reporter_phone, anonymous, channel, lang, status, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'new', ?, ?)`,
 			c.Ref, c.Kind, c.Text, c.Category, nullStr(c.ReporterPhone), c.Anonymous, c.Channel, c.Lang, fmtTime(now), fmtTime(now))
 		if err != nil {
@@ -121,10 +120,8 @@ func (s *ComplaintService) CreateComplaint(ctx context.Context, n domain.NewComp
 }
 
 func insertEvent(ctx context.Context, tx *sql.Tx, complaintID int64, ev *domain.ComplaintEvent) error {
-	var err error
-	ev.ID, err = insertID(ctx, tx, `INSERT INTO complaint_events (complaint_id, at, actor, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?)`,
+	return insertID(ctx, tx, &ev.ID, `INSERT INTO complaint_events (complaint_id, at, actor, from_status, to_status, note) VALUES (?, ?, ?, ?, ?, ?)`,
 		complaintID, fmtTime(ev.At), ev.Actor, ev.FromStatus, ev.ToStatus, ev.Note)
-	return err
 }
 
 func complaintByRef(ctx context.Context, q interface {

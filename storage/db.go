@@ -538,20 +538,21 @@ func (db *DB) now() time.Time { return db.Now().UTC() }
 // CONFLICT DO NOTHING).
 var errNoInsert = errors.New("no row inserted")
 
-// insertID runs an INSERT and returns the new row's id. It is Exec and
-// last_insert_rowid rather than RETURNING, which costs a result set, on
-// the writes every message makes.
-func insertID(ctx context.Context, tx *sql.Tx, q string, args ...any) (int64, error) {
+// insertID runs an INSERT and stores the new row's id in id. It is Exec
+// and last_insert_rowid rather than RETURNING, which costs a result set:
+// every message makes several inserts.
+func insertID(ctx context.Context, tx *sql.Tx, id *int64, q string, args ...any) error {
 	res, err := tx.ExecContext(ctx, q, args...)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return 0, err
+		return err
 	} else if n == 0 {
-		return 0, errNoInsert
+		return errNoInsert
 	}
-	return res.LastInsertId()
+	*id, err = res.LastInsertId()
+	return err
 }
 
 // isUnique reports whether err is a UNIQUE constraint violation.

@@ -79,8 +79,8 @@ func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by st
 		if p.Reference != "" {
 			ref = p.Reference
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO ledger (member_id, kind, amount_minor, reference, note, created_by, created_at) VALUES (?, 'payout', ?, ?, ?, ?, ?) RETURNING id`,
-			p.MemberID, p.AmountMinor, ref, p.Note, by, fmtTime(e.CreatedAt)).Scan(&e.ID)
+		return insertID(ctx, tx, &e.ID, `INSERT INTO ledger (member_id, kind, amount_minor, reference, note, created_by, created_at) VALUES (?, 'payout', ?, ?, ?, ?, ?)`,
+			p.MemberID, p.AmountMinor, ref, p.Note, by, fmtTime(e.CreatedAt))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("record payout for member %d: %w", p.MemberID, err)

@@ -63,9 +63,9 @@ func (s *MemberService) CreateMember(ctx context.Context, m *domain.Member) erro
 				return err
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO members (phone, name, lang, workshop_id, role, status, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			m.Phone, m.Name, m.Lang, nullID(m.WorkshopID), m.Role, m.Status, fmtTime(now), fmtTime(now)).Scan(&m.ID)
+		return insertID(ctx, tx, &m.ID, `INSERT INTO members (phone, name, lang, workshop_id, role, status, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.Phone, m.Name, m.Lang, nullID(m.WorkshopID), m.Role, m.Status, fmtTime(now), fmtTime(now))
 	})
 	if isUnique(err) {
 		return domain.Errorf(domain.ECONFLICT, "phone %s is already registered", domain.MaskPhone(m.Phone))

@@ -48,7 +48,7 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	var stored *domain.Message
 	dup := false
 	err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
-		id, err := insertID(ctx, tx, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
+		err := insertID(ctx, tx, &m.ID, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
 			VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
 			ON CONFLICT (direction, provider, provider_id) DO NOTHING`,
 			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now))
@@ -60,7 +60,7 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 			stored, dup = prev, true
 			return nil
 		}
-		m.ID, stored = id, m
+		stored = m
 		return err
 	})
 	if err != nil {
@@ -126,11 +126,9 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m *domain.Message, force 
 			m.Status, m.Error = domain.MsgFailed, "opted out"
 		}
 	}
-	var err error
-	m.ID, err = insertID(ctx, tx, `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
+	return insertID(ctx, tx, &m.ID, `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
 		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.Provider, m.Phone, m.Peer, m.Text, m.Lang, m.Status, m.Segments, m.Error, fmtTime(now), nullID(m.ComplaintID), nullID(m.ReplyTo), fmtTime(now), fmtTime(now))
-	return err
 }
 
 // Enqueue puts a message in the outbox.

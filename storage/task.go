@@ -64,9 +64,9 @@ func (s *TaskService) CreateTask(ctx context.Context, t *domain.Task) error {
 				return err
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO tasks (titles, kind, rate_minor, quantity, free, deadline, workshop_id, status, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?) RETURNING id`,
-			string(titles), t.Kind, t.RateMinor, t.Quantity, t.Free, fmtTimePtr(t.Deadline), nullID(t.WorkshopID), fmtTime(t.CreatedAt)).Scan(&t.ID)
+		return insertID(ctx, tx, &t.ID, `INSERT INTO tasks (titles, kind, rate_minor, quantity, free, deadline, workshop_id, status, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`,
+			string(titles), t.Kind, t.RateMinor, t.Quantity, t.Free, fmtTimePtr(t.Deadline), nullID(t.WorkshopID), fmtTime(t.CreatedAt))
 	})
 	if err != nil {
 		return fmt.Errorf("create task: %w", err)
@@ -198,8 +198,8 @@ func (s *TaskService) AcceptTask(ctx context.Context, memberID, taskID, qty int6
 				return domain.Errorf(domain.ECONFLICT, "task %d has only %d units free; accept %d or fewer", taskID, t.Free, t.Free)
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO assignments (task_id, member_id, quantity, reported, created_at) VALUES (?, ?, ?, 0, ?) RETURNING id`,
-			taskID, memberID, qty, fmtTime(now)).Scan(&a.ID)
+		return insertID(ctx, tx, &a.ID, `INSERT INTO assignments (task_id, member_id, quantity, reported, created_at) VALUES (?, ?, ?, 0, ?)`,
+			taskID, memberID, qty, fmtTime(now))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("accept task %d: %w", taskID, err)
@@ -299,8 +299,8 @@ func (s *TaskService) ReportWork(ctx context.Context, memberID, assignmentID, qt
 			return err
 		}
 		r.AmountMinor = rate * qty
-		return tx.QueryRowContext(ctx, `INSERT INTO work_reports (assignment_id, task_id, member_id, quantity, amount_minor, status, created_at)
-			VALUES (?, ?, ?, ?, ?, 'pending', ?) RETURNING id`, assignmentID, r.TaskID, memberID, qty, r.AmountMinor, fmtTime(now)).Scan(&r.ID)
+		return insertID(ctx, tx, &r.ID, `INSERT INTO work_reports (assignment_id, task_id, member_id, quantity, amount_minor, status, created_at)
+			VALUES (?, ?, ?, ?, ?, 'pending', ?)`, assignmentID, r.TaskID, memberID, qty, r.AmountMinor, fmtTime(now))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("report work on assignment %d: %w", assignmentID, err)

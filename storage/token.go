@@ -48,8 +48,8 @@ func (s *TokenService) CreateToken(ctx context.Context, role, name string) (stri
 	secret := tokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	t := &domain.Token{Name: name, Role: role, CreatedAt: s.db.now()}
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			name, role, hashToken(secret), fmtTime(t.CreatedAt)).Scan(&t.ID)
+		return insertID(ctx, tx, &t.ID, `INSERT INTO tokens (name, role, hash, created_at) VALUES (?, ?, ?, ?)`,
+			name, role, hashToken(secret), fmtTime(t.CreatedAt))
 	})
 	if err != nil {
 		return "", nil, fmt.Errorf("create token: %w", err)

@@ -49,8 +49,8 @@ func (s *TrainingService) CreateTraining(ctx context.Context, t *domain.Training
 				return err
 			}
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO trainings (titles, starts_at, place, capacity, signed_up, workshop_id, topic, created_at)
-			VALUES (?, ?, ?, ?, 0, ?, ?, ?) RETURNING id`, string(titles), fmtTime(t.StartsAt), t.Place, t.Capacity, nullID(t.WorkshopID), topicKey(t.Topic), fmtTime(t.CreatedAt)).Scan(&t.ID)
+		return insertID(ctx, tx, &t.ID, `INSERT INTO trainings (titles, starts_at, place, capacity, signed_up, workshop_id, topic, created_at)
+			VALUES (?, ?, ?, ?, 0, ?, ?, ?)`, string(titles), fmtTime(t.StartsAt), t.Place, t.Capacity, nullID(t.WorkshopID), topicKey(t.Topic), fmtTime(t.CreatedAt))
 	})
 	if err != nil {
 		return fmt.Errorf("create training: %w", err)
@@ -136,8 +136,8 @@ func (s *TrainingService) RequestTraining(ctx context.Context, memberID int64, t
 		if err := memberExists(ctx, tx, memberID); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO training_requests (member_id, topic, topic_key, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			memberID, topic, topicKey(topic), fmtTime(r.CreatedAt)).Scan(&r.ID)
+		return insertID(ctx, tx, &r.ID, `INSERT INTO training_requests (member_id, topic, topic_key, created_at) VALUES (?, ?, ?, ?)`,
+			memberID, topic, topicKey(topic), fmtTime(r.CreatedAt))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("request training: %w", err)

@@ -26,8 +26,8 @@ func (s *WorkshopService) CreateWorkshop(ctx context.Context, w *domain.Workshop
 	}
 	w.CreatedAt = s.db.now()
 	return s.db.write(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO workshops (name, address, hours, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
-			w.Name, w.Address, w.Hours, fmtTime(w.CreatedAt)).Scan(&w.ID)
+		return insertID(ctx, tx, &w.ID, `INSERT INTO workshops (name, address, hours, created_at) VALUES (?, ?, ?, ?)`,
+			w.Name, w.Address, w.Hours, fmtTime(w.CreatedAt))
 	})
 }
 
@@ -78,8 +78,8 @@ func (s *WorkshopService) RequestHelp(ctx context.Context, memberID, workshopID 
 		if err := workshopExists(ctx, tx, h.WorkshopID); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO help_requests (member_id, workshop_id, note, status, created_at) VALUES (?, ?, ?, 'open', ?) RETURNING id`,
-			memberID, h.WorkshopID, h.Note, fmtTime(h.CreatedAt)).Scan(&h.ID)
+		return insertID(ctx, tx, &h.ID, `INSERT INTO help_requests (member_id, workshop_id, note, status, created_at) VALUES (?, ?, ?, 'open', ?)`,
+			memberID, h.WorkshopID, h.Note, fmtTime(h.CreatedAt))
 	})
 	if err != nil {
 		return nil, fmt.Errorf("request help: %w", err)
