@@ -69,11 +69,14 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	return stored, dup, nil
 }
 
+// unhandled selects the inbound messages not yet answered, through the
+// partial index that holds only them (its WHERE must match this one).
+const unhandled = ` FROM messages INDEXED BY messages_unhandled WHERE direction = 'in' AND handled_at IS NULL`
+
 // Unhandled returns up to lim stored inbound messages not yet answered,
 // oldest first.
 func (s *MessageService) Unhandled(ctx context.Context, lim int) ([]*domain.Message, error) {
-	ms, err := list(ctx, s.db.r, `SELECT `+messageCols+` FROM messages INDEXED BY messages_unhandled
-		WHERE direction = 'in' AND handled_at IS NULL ORDER BY id LIMIT ?`, []any{limit(lim)}, scanMessage)
+	ms, err := list(ctx, s.db.r, `SELECT `+messageCols+unhandled+` ORDER BY id LIMIT ?`, []any{limit(lim)}, scanMessage)
 	if err != nil {
 		return nil, fmt.Errorf("unhandled messages: %w", err)
 	}
@@ -104,7 +107,7 @@ func (s *MessageService) MarkHandled(ctx context.Context, id int64, reason strin
 // Backlog counts the inbound messages stored and not yet answered.
 func (s *MessageService) Backlog(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages INDEXED BY messages_unhandled WHERE direction = 'in' AND handled_at IS NULL`).Scan(&n)
+	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*)`+unhandled).Scan(&n)
 	return n, err
 }
 
