@@ -127,8 +127,9 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	if err != nil {
 		return err
 	}
+	bareURL := "http://" + bareAddr
 	bare := exec.CommandContext(ctx, self, "loadtest", "bare-server", bareAddr)
-	if err := startAndWait(bare, "http://"+bareAddr+"/"); err != nil {
+	if err := startAndWait(bare, bareURL+"/"); err != nil {
 		return fmt.Errorf("baseline server: %w", err)
 	}
 	defer stop(bare)
@@ -169,7 +170,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	var lines []string
 	var drains []string
 	for round := 1; round <= rounds; round++ {
-		o.URL, o.Mode = "http://"+bareAddr, "bare"
+		o.URL, o.Mode = bareURL, "bare"
 		cpu0 := cpuSeconds(bare.Process.Pid)
 		get, err := loadtest.Run(ctx, o)
 		if err != nil {
@@ -177,7 +178,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		}
 		lines = append(lines, fmt.Sprintf("round %d\n%s   baseline, GET; server CPU %s", round, get, perRequest(cpuSeconds(bare.Process.Pid)-cpu0, get.Requests)))
 		for _, m := range modeList {
-			o.URL, o.Mode = "http://"+bareAddr, m
+			o.URL, o.Mode = bareURL, m
 			cpu0 := cpuSeconds(bare.Process.Pid)
 			base, err := loadtest.Run(ctx, o)
 			if err != nil {
@@ -194,18 +195,24 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 				return err
 			}
 			cpu := cpuSeconds(srv.Process.Pid) - cpu0
-			share := 100 * r.PerSecond() / base.PerSecond()
+			share, getShare := 100*r.PerSecond()/base.PerSecond(), 100*r.PerSecond()/get.PerSecond()
 			shares[m] = append(shares[m], share)
-			getShares[m] = append(getShares[m], 100*r.PerSecond()/get.PerSecond())
+			getShares[m] = append(getShares[m], getShare)
 			cpuPer[m] = append(cpuPer[m], 1e6*cpu/float64(r.Requests))
-			lines = append(lines, fmt.Sprintf("%s   %5.1f%% of its baseline (%.1f%% of GET's), server CPU %s", r, share, 100*r.PerSecond()/get.PerSecond(), perRequest(cpu, r.Requests)))
+			lines = append(lines, fmt.Sprintf("%s   %5.1f%% of its baseline (%.1f%% of GET's), server CPU %s", r, share, getShare, perRequest(cpu, r.Requests)))
 			if m == "sms" {
-				d, err := drainInbox(ctx, url, before, r)
+				end, err := loadtest.ReadInbox(ctx, url)
+				if err != nil {
+					return fmt.Errorf("read the server's inbox figures: %w", err)
+				}
+				took, err := waitInbox(ctx, url)
 				if err != nil {
 					return err
 				}
 				cpu := cpuSeconds(srv.Process.Pid) - cpu0
-				drains = append(drains, fmt.Sprintf("%s; server CPU %s answered", d, perRequest(cpu, r.Requests)))
+				drains = append(drains, fmt.Sprintf("sms: %.0f/s answered while accepting; %.0f left at the end, answered in %.1fs: %.0f msgs/s end to end; server CPU %s answered",
+					(end.Answered-before.Answered)/r.Elapsed.Seconds(), end.Waiting, took.Seconds(),
+					float64(r.Requests)/(r.Elapsed+took).Seconds(), perRequest(cpu, r.Requests)))
 			}
 		}
 	}
@@ -220,7 +227,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			}
 			paced = append(paced, r)
 			if m == "sms" {
-				if _, err := drainInbox(ctx, url, loadtest.Inbox{}, loadtest.Result{}); err != nil {
+				if _, err := waitInbox(ctx, url); err != nil {
 					return err
 				}
 			}
@@ -251,31 +258,23 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	return nil
 }
 
-// drainInbox waits until the server has answered every stored SMS (a
-// minute at most) and describes how the answering kept up with r.
-func drainInbox(ctx context.Context, url string, before loadtest.Inbox, r loadtest.Result) (string, error) {
-	end, err := loadtest.ReadInbox(ctx, url)
-	if err != nil {
-		return "", fmt.Errorf("read the server's inbox figures: %w", err)
-	}
+// waitInbox waits until the server has answered every stored SMS, a
+// minute at most, and returns how long that took.
+func waitInbox(ctx context.Context, url string) (time.Duration, error) {
 	start := time.Now()
-	in := end
-	for in.Waiting > 0 && time.Since(start) < time.Minute {
-		time.Sleep(100 * time.Millisecond)
-		if in, err = loadtest.ReadInbox(ctx, url); err != nil {
-			return "", err
+	for {
+		in, err := loadtest.ReadInbox(ctx, url)
+		if err != nil {
+			return 0, fmt.Errorf("read the server's inbox figures: %w", err)
 		}
+		if in.Waiting == 0 {
+			return time.Since(start), nil
+		}
+		if time.Since(start) > time.Minute {
+			return 0, fmt.Errorf("the server still had %.0f SMS to answer a minute after the run", in.Waiting)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if in.Waiting > 0 {
-		return "", fmt.Errorf("the server still had %.0f SMS to answer a minute after the run", in.Waiting)
-	}
-	if r.Requests == 0 {
-		return "", nil
-	}
-	took := time.Since(start)
-	return fmt.Sprintf("sms: %.0f/s answered while accepting; %.0f left at the end, answered in %.1fs: %.0f msgs/s end to end",
-		(end.Answered-before.Answered)/r.Elapsed.Seconds(), end.Waiting, took.Seconds(),
-		float64(r.Requests)/(r.Elapsed+took).Seconds()), nil
 }
 
 func median(xs []float64) float64 {
