@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,8 +42,37 @@ var (
 	})
 )
 
+// writeStats reports the database's commits and the writes they carried;
+// SetWriteStats installs it.
+var writeStats atomic.Pointer[func() (commits, writes int64)]
+
+// SetWriteStats makes /metrics report the group committer's figures:
+// writes over commits is how many callers shared each commit.
+func SetWriteStats(f func() (commits, writes int64)) { writeStats.Store(&f) }
+
+func readWriteStats(pick func(commits, writes int64) int64) func() float64 {
+	return func() float64 {
+		f := writeStats.Load()
+		if f == nil {
+			return 0
+		}
+		return float64(pick((*f)()))
+	}
+}
+
+var (
+	dbCommits = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "karyashala_db_commits_total",
+		Help: "Write transactions committed by the group committer.",
+	}, readWriteStats(func(c, _ int64) int64 { return c }))
+	dbWrites = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "karyashala_db_writes_total",
+		Help: "Callers' writes carried by those commits (writes/commits: callers per commit).",
+	}, readWriteStats(func(_, w int64) int64 { return w }))
+)
+
 func init() {
-	Registry.MustRegister(Requests, Latency, Events, InboxWaiting,
+	Registry.MustRegister(Requests, Latency, Events, InboxWaiting, dbCommits, dbWrites,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -104,6 +104,7 @@ func newServer(s *services, cfg config.Config) (*server, error) {
 	app.Use(metrics.Middleware)
 
 	srv := &server{app: app, svc: s}
+	metrics.SetWriteStats(s.DB.WriteStats)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	app.Get("/readyz", srv.readyz)
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))

@@ -239,12 +239,23 @@ func TestCallbackTokenAndRateLimit(t *testing.T) {
 }
 
 func TestHealthReadyMetrics(t *testing.T) {
-	srv, _ := testServer(t, nil)
+	srv, s := testServer(t, nil)
 	for path, want := range map[string]string{"/healthz": "ok", "/readyz": "ready", "/metrics": "karyashala_http_requests_total"} {
 		do(t, srv, httptest.NewRequest("GET", "/healthz", nil))
 		status, body := do(t, srv, httptest.NewRequest("GET", path, nil))
 		if status != 200 || !strings.Contains(body, want) {
 			t.Errorf("%s: %d %.200q, want %q", path, status, body, want)
+		}
+	}
+	// The group committer's figures are this database's.
+	commits, writes := s.DB.WriteStats()
+	if commits == 0 {
+		t.Fatal("no commits recorded after loading the test data")
+	}
+	_, body := do(t, srv, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{fmt.Sprintf("karyashala_db_commits_total %d\n", commits), fmt.Sprintf("karyashala_db_writes_total %d\n", writes)} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 }
