@@ -43,10 +43,13 @@ loopback port: a do-nothing Fiber handler (the baseline, a fixed 200 for
 every request) and "karyashala serve --demo" on a fresh database in a
 temporary folder. Each round, --rounds times over, it sends the baseline a
 bodiless GET load, then for each mode the mode's own requests first to the
-baseline and then to the server, and it reports each mode's median share of
-its baseline (a shared machine's speed drifts, so each share is taken
-within one round), its share of the GET figure, how the SMS inbox kept up,
-and the server's resident memory at the end.`,
+baseline and then to the server; with --latency-at it then offers that
+share of the mode's baseline rate, open loop, to the baseline and to the
+server in turn. It reports each mode's median share of its baseline (a
+shared machine's speed drifts, so each share is taken within one round),
+its share of the GET figure, the median latency at the offered rate beside
+the baseline's at the same rate, how the SMS inbox kept up, and the
+server's resident memory at the end.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o := loadtest.Options{Concurrency: conc, Duration: duration, Token: token, Rate: rate, Progress: cmd.ErrOrStderr()}
@@ -82,7 +85,7 @@ and the server's resident memory at the end.`,
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long each mode runs")
 	cmd.Flags().IntVar(&conc, "concurrency", 256, "concurrent connections")
 	cmd.Flags().Float64Var(&rate, "rate", 0, "offer this many requests a second in total (open loop, latency from each request's due time); 0: as fast as possible")
-	cmd.Flags().Float64Var(&rateShare, "latency-at", 0.4, "with a spawned server: after the throughput runs, measure latency again offering this share of the baseline's rate (0 skips)")
+	cmd.Flags().Float64Var(&rateShare, "latency-at", 0.4, "with a spawned server: each round, after a mode's throughput runs, offer this share of its baseline's rate open loop to the do-nothing handler and to the server, and compare their latency (0 skips)")
 	cmd.Flags().IntVar(&rounds, "rounds", 3, "with a spawned server: measure the baseline and every mode this many times, in turn, and report the median share")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "with a spawned server: write the server's CPU profile to this file")
 	cmd.Flags().IntVar(&seedSessions, "seed-sessions", 0, "with a spawned server: store this many finished USSD sessions first (memory with many sessions)")
@@ -167,6 +170,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	// costs the generator less per request; its share is shown too.
 	shares, getShares, cpuPer := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	modeBases := map[string][]float64{}
+	paced, pacedBase := map[string][]loadtest.Result{}, map[string][]loadtest.Result{}
 	var lines []string
 	var drains []string
 	for round := 1; round <= rounds; round++ {
@@ -214,21 +218,27 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 					(end.Answered-before.Answered)/r.Elapsed.Seconds(), end.Waiting, took.Seconds(),
 					float64(r.Requests)/(r.Elapsed+took).Seconds(), perRequest(cpu, r.Requests)))
 			}
-		}
-	}
-	var paced []loadtest.Result
-	if rateShare > 0 && o.Rate == 0 {
-		for _, m := range modeList {
-			po := o
-			po.URL, po.Mode, po.Rate = url, m, rateShare*median(modeBases[m])
-			r, err := loadtest.Run(ctx, po)
-			if err != nil {
-				return err
-			}
-			paced = append(paced, r)
-			if m == "sms" {
-				if _, err := waitInbox(ctx, url); err != nil {
+			if rateShare > 0 && o.Rate == 0 {
+				// Latency at a given load: the same offered rate, open
+				// loop, to the do-nothing handler and to the server.
+				po := o
+				po.Mode, po.Rate = m, rateShare*base.PerSecond()
+				po.URL = bareURL
+				pb, err := loadtest.Run(ctx, po)
+				if err != nil {
 					return err
+				}
+				po.URL = url
+				pr, err := loadtest.Run(ctx, po)
+				if err != nil {
+					return err
+				}
+				pacedBase[m], paced[m] = append(pacedBase[m], pb), append(paced[m], pr)
+				lines = append(lines, fmt.Sprintf("%s   do-nothing handler, same rate\n%s   server", pb, pr))
+				if m == "sms" {
+					if _, err := waitInbox(ctx, url); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -249,9 +259,11 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			m, median(s), slices.Min(s), slices.Max(s), median(modeBases[m]), median(g), median(cpuPer[m]))
 	}
 	if len(paced) > 0 {
-		fmt.Fprintf(out, "latency offering %.0f%% of each mode's baseline median rate (open loop, from each request's due time):\n", 100*rateShare)
-		for _, r := range paced {
-			fmt.Fprintln(out, r)
+		fmt.Fprintf(out, "latency offering %.0f%% of the round's baseline rate (open loop, from each request's due time), median of %d rounds:\n", 100*rateShare, rounds)
+		for _, m := range modeList {
+			srvP, baseP := latencies(paced[m]), latencies(pacedBase[m])
+			fmt.Fprintf(out, "  %-5s p50 %.2fms  p99 %.2fms  p999 %.2fms  (p99 %.2f to %.2fms); the do-nothing handler at the same rate: p50 %.2fms  p99 %.2fms  p999 %.2fms\n",
+				m, srvP.p50, srvP.p99, srvP.p999, srvP.p99min, srvP.p99max, baseP.p50, baseP.p99, baseP.p999)
 		}
 	}
 	fmt.Fprintf(out, "server resident memory after the run: %.1f MB (sessions seeded: %d)\n", rss, seedSessions)
@@ -276,6 +288,23 @@ func waitInbox(ctx context.Context, url string) (time.Duration, error) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// pacedLatency is the medians, over rounds, of open-loop runs' percentiles,
+// in milliseconds.
+type pacedLatency struct{ p50, p99, p999, p99min, p99max float64 }
+
+func latencies(rs []loadtest.Result) pacedLatency {
+	var p50, p99, p999 []float64
+	for _, r := range rs {
+		p50, p99, p999 = append(p50, ms(r.P50)), append(p99, ms(r.P99)), append(p999, ms(r.P999))
+	}
+	if len(rs) == 0 {
+		return pacedLatency{}
+	}
+	return pacedLatency{median(p50), median(p99), median(p999), slices.Min(p99), slices.Max(p99)}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 func median(xs []float64) float64 {
 	s := slices.Sorted(slices.Values(xs))

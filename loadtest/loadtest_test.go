@@ -1,0 +1,145 @@
+package loadtest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestCheckLoopback(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"http://127.0.0.1:8080":   true,
+		"http://localhost:8080/":  true,
+		"http://[::1]:8080":       true,
+		"http://10.0.0.5:8080":    false,
+		"http://example.org":      false,
+		"127.0.0.1:8080":          false, // no scheme: not a URL to send to
+		"http://192.168.1.1:8080": false,
+	} {
+		if err := CheckLoopback(raw); (err == nil) != ok {
+			t.Errorf("CheckLoopback(%q) = %v, want ok=%v", raw, err, ok)
+		}
+	}
+	if _, err := Run(context.Background(), Options{URL: "http://example.org", Mode: "bare", Concurrency: 1, Duration: time.Second}); err == nil {
+		t.Fatal("Run sent load to a non-loopback address")
+	}
+}
+
+// fakeUSSD answers like a USSD server: CON until the journey's last input,
+// then END. It records every session's texts in order.
+type fakeUSSD struct {
+	mu       sync.Mutex
+	sessions map[string][]string
+	phones   map[string]string
+	last     string
+}
+
+func (f *fakeUSSD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil || r.URL.Path != "/ussd/africastalking" {
+		http.Error(w, "bad request", http.StatusBadRequest)
+		return
+	}
+	id, text, phone := r.PostForm.Get("sessionId"), r.PostForm.Get("text"), r.PostForm.Get("phoneNumber")
+	f.mu.Lock()
+	f.sessions[id] = append(f.sessions[id], text)
+	if p, ok := f.phones[id]; ok && p != phone {
+		f.mu.Unlock()
+		http.Error(w, "phone changed within a session", http.StatusBadRequest)
+		return
+	}
+	f.phones[id] = phone
+	f.mu.Unlock()
+	if strings.HasSuffix(text, f.last) && text != "" {
+		fmt.Fprint(w, "END bye")
+		return
+	}
+	fmt.Fprint(w, "CON menu")
+}
+
+func TestRunUSSDJourneys(t *testing.T) {
+	f := &fakeUSSD{sessions: map[string][]string{}, phones: map[string]string{}, last: "00"}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	r, err := Run(context.Background(), Options{URL: srv.URL, Mode: "ussd", Concurrency: 4, Duration: 300 * time.Millisecond, Journey: []string{"1", "2", "00"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Errors != 0 || r.Requests == 0 {
+		t.Fatalf("%d requests, %d errors (%s)", r.Requests, r.Errors, r.FirstErr)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	complete := 0
+	for id, texts := range f.sessions {
+		want := []string{"", "1", "1*2", "1*2*00"}
+		for i, text := range texts {
+			if text != want[i] {
+				t.Fatalf("session %s hop %d sent %q, want %q (all: %q)", id, i, text, want[i], texts)
+			}
+		}
+		if len(texts) == len(want) {
+			complete++
+		}
+	}
+	if complete == 0 {
+		t.Fatalf("no journey was completed in %d sessions", len(f.sessions))
+	}
+	if r.P50 <= 0 || r.P99 < r.P50 || r.P999 < r.P99 || r.Max < r.P999 {
+		t.Fatalf("percentiles out of order: %+v", r)
+	}
+}
+
+func TestRunCountsErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "rate limited", http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	r, err := Run(context.Background(), Options{URL: srv.URL, Mode: "sms", Concurrency: 2, Duration: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests == 0 || r.Errors != r.Requests {
+		t.Fatalf("%d requests, %d errors: every answer was a 429", r.Requests, r.Errors)
+	}
+	if !strings.Contains(r.FirstErr, "429") {
+		t.Fatalf("first error %q does not say what the server answered", r.FirstErr)
+	}
+}
+
+// In open loop a stalled server shows as latency: requests are timed from
+// when they were due, not from when a connection was free to send them.
+func TestRunOpenLoopTimesFromDueTime(t *testing.T) {
+	var mu sync.Mutex
+	n := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		fmt.Fprint(w, "CON ok")
+	}))
+	defer srv.Close()
+	// One connection, 200 requests a second offered, 20 ms each: the
+	// connection falls behind, and due requests queue up behind it.
+	r, err := Run(context.Background(), Options{URL: srv.URL, Mode: "bare", Concurrency: 1, Duration: 500 * time.Millisecond, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests == 0 || r.Requests > 26 {
+		t.Fatalf("%d requests in 0.5 s over one 20 ms connection", r.Requests)
+	}
+	if r.Max < 30*time.Millisecond {
+		t.Fatalf("max latency %s: requests waiting for the busy connection were timed from when they were sent", r.Max)
+	}
+	if r.Missed == 0 {
+		t.Fatal("no due request was counted as missed, though the one connection was always busy")
+	}
+	if !strings.Contains(r.String(), "could not be sent") {
+		t.Fatalf("the report does not say requests were missed:\n%s", r)
+	}
+}
