@@ -69,6 +69,9 @@ type MemberService interface {
 	SetLanguage(ctx context.Context, phone, lang string) error
 	// Language returns the remembered language of a phone, "" when none.
 	Language(ctx context.Context, phone string) (string, error)
+	// Caller is MemberByPhone and Language in one read, for a session's
+	// first request: the member is nil when the phone is not registered.
+	Caller(ctx context.Context, phone string) (*Member, string, error)
 }
 
 // Validate checks the fields a store cannot check for itself.

@@ -198,6 +198,23 @@ func (s *MemberService) Language(ctx context.Context, phone string) (string, err
 	return lang, err
 }
 
+// Caller reads the phone's member, if any, and its remembered language in
+// one statement: the language the phone chose, else the member's.
+func (s *MemberService) Caller(ctx context.Context, phone string) (*domain.Member, string, error) {
+	var m domain.Member
+	var created, updated, chosen string
+	err := s.db.r.QueryRowContext(ctx, `SELECT COALESCE(m.id, 0), COALESCE(m.phone, ''), COALESCE(m.name, ''), COALESCE(m.lang, ''),
+			COALESCE(m.workshop_id, 0), COALESCE(m.role, ''), COALESCE(m.status, ''), COALESCE(m.created_at, ''), COALESCE(m.updated_at, ''),
+			COALESCE((SELECT lang FROM phone_langs WHERE phone = p.phone), m.lang, '')
+		FROM (SELECT ? AS phone) p LEFT JOIN members m ON m.phone = p.phone`, phone).
+		Scan(&m.ID, &m.Phone, &m.Name, &m.Lang, &m.WorkshopID, &m.Role, &m.Status, &created, &updated, &chosen)
+	if err != nil || m.ID == 0 {
+		return nil, chosen, err
+	}
+	m.CreatedAt, m.UpdatedAt = parseTime(created), parseTime(updated)
+	return &m, chosen, nil
+}
+
 func nullID(id int64) any {
 	if id == 0 {
 		return nil

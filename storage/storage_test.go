@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/storage"
 	"github.com/karyashala/karyashala/storage/storagetest"
@@ -116,6 +118,41 @@ func TestMemberRules(t *testing.T) {
 	}
 	_, err = f.members.MemberByPhone(ctx, "+919800000051")
 	wantCode(t, err, domain.ENOTFOUND)
+}
+
+// Caller is MemberByPhone and Language in one read, and must agree with them.
+func TestCallerAgreesWithMemberAndLanguage(t *testing.T) {
+	f := newFixture(t)
+	must(t, f.members.SetLanguage(ctx, f.asha.Phone, "hi")) // a member who chose Hindi (her own language is English)
+	must(t, f.members.SetLanguage(ctx, "+919800000050", "hi"))
+	for _, phone := range []string{
+		f.asha.Phone,    // member, chosen language
+		f.meena.Phone,   // member, her own language only
+		f.leader.Phone,  // member, default language
+		"+919800000050", // not a member, chosen language
+		"+919800000051", // nobody
+	} {
+		m, lang, err := f.members.Caller(ctx, phone)
+		must(t, err)
+		want, err := f.members.MemberByPhone(ctx, phone)
+		if domain.ErrorCode(err) == domain.ENOTFOUND {
+			want = nil
+		} else {
+			must(t, err)
+		}
+		if diff := cmp.Diff(want, m); diff != "" {
+			t.Errorf("%s: Caller's member differs from MemberByPhone's (-want +got):\n%s", phone, diff)
+		}
+		if wantLang, _ := f.members.Language(ctx, phone); lang != wantLang {
+			t.Errorf("%s: Caller's language %q, Language says %q", phone, lang, wantLang)
+		}
+	}
+	if _, lang, _ := f.members.Caller(ctx, f.asha.Phone); lang != "hi" {
+		t.Fatalf("Asha chose Hindi; Caller says %q", lang)
+	}
+	if _, lang, _ := f.members.Caller(ctx, f.meena.Phone); lang != "hi" {
+		t.Fatalf("Meena's own language is Hindi; Caller says %q", lang)
+	}
 }
 
 // Twenty workers race for a 25-unit task, 3 units each: exactly eight win,

@@ -106,21 +106,22 @@ func (b *builtins) money(minor int64, lang string) string {
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
-func (b *builtins) who(ctx context.Context, phone string) (Item, error) {
+func (b *builtins) who(ctx context.Context, phone string) (Item, string, error) {
 	if b.svc.Members == nil {
-		return Item{}, nil
+		return Item{}, "", nil
 	}
-	m, err := b.svc.Members.MemberByPhone(ctx, phone)
-	if domain.ErrorCode(err) == domain.ENOTFOUND {
-		return Item{}, nil
-	} else if err != nil {
-		return nil, err
+	m, lang, err := b.svc.Members.Caller(ctx, phone)
+	if err != nil {
+		return nil, "", err
+	}
+	if m == nil {
+		return Item{}, lang, nil
 	}
 	it := Item{"id": itoa(m.ID), "name": m.Name, "status": m.Status, "role": m.Role, "lang": m.Lang}
 	if m.WorkshopID != 0 {
 		it["workshop_id"] = itoa(m.WorkshopID)
 	}
-	return it, nil
+	return it, lang, nil
 }
 
 // memberID is the caller's member id, 0 when she is not registered.

@@ -226,7 +226,14 @@ func (e *Engine) apology(ctx context.Context, r Request, st *state, err error) (
 		lang = st.Lang
 	}
 	if lang == "" {
-		lang = e.langFor(ctx, r, "")
+		remembered := ""
+		if e.reg != nil && e.reg.Lang != nil {
+			var err error
+			if remembered, err = e.reg.Lang(ctx, r.Phone); err != nil {
+				slog.Warn("read remembered language", "phone", domain.MaskPhone(r.Phone), "err", err)
+			}
+		}
+		lang = e.langFor(r, remembered, "")
 	}
 	text := "Sorry, something went wrong. Please dial again later."
 	if m := e.menus.Load(); m != nil {
@@ -241,19 +248,11 @@ func (e *Engine) apology(ctx context.Context, r Request, st *state, err error) (
 
 // langFor picks a new session's language: the request's override, the
 // phone's remembered choice, the member's language, or the default.
-func (e *Engine) langFor(ctx context.Context, r Request, memberLang string) string {
-	if contains(e.cfg.Languages, r.Lang) {
-		return r.Lang
-	}
-	if e.reg != nil && e.reg.Lang != nil {
-		if l, err := e.reg.Lang(ctx, r.Phone); err == nil && contains(e.cfg.Languages, l) {
+func (e *Engine) langFor(r Request, remembered, memberLang string) string {
+	for _, l := range []string{r.Lang, remembered, memberLang} {
+		if contains(e.cfg.Languages, l) {
 			return l
-		} else if err != nil {
-			slog.Warn("read remembered language", "phone", domain.MaskPhone(r.Phone), "err", err)
 		}
-	}
-	if contains(e.cfg.Languages, memberLang) {
-		return memberLang
 	}
 	return e.cfg.Languages[0]
 }
@@ -299,10 +298,11 @@ type hop struct {
 
 func (h *hop) start(r Request) error {
 	h.st = &state{Vars: map[string]string{}, Text: r.Text}
-	if err := h.who(); err != nil {
+	remembered, err := h.who()
+	if err != nil {
 		return err
 	}
-	h.st.Lang = h.e.langFor(h.ctx, r, h.st.Vars["member.lang"])
+	h.st.Lang = h.e.langFor(r, remembered, h.st.Vars["member.lang"])
 	h.st.Vars["lang"] = h.st.Lang
 	if r.Text == "" {
 		if old := h.resumable(r.SessionID); old != "" {
@@ -373,14 +373,15 @@ func (h *hop) endSession(id string) {
 	}
 }
 
-// who refreshes the member.* values describing the caller.
-func (h *hop) who() error {
+// who refreshes the member.* values describing the caller and returns the
+// phone's remembered language.
+func (h *hop) who() (string, error) {
 	if h.e.reg == nil || h.e.reg.Who == nil {
-		return nil
+		return "", nil
 	}
-	it, err := h.e.reg.Who(h.ctx, h.phone)
+	it, lang, err := h.e.reg.Who(h.ctx, h.phone)
 	if err != nil {
-		return fmt.Errorf("look up caller: %w", err)
+		return "", fmt.Errorf("look up caller: %w", err)
 	}
 	for k := range h.st.Vars {
 		if strings.HasPrefix(k, "member.") || k == "member" {
@@ -390,7 +391,7 @@ func (h *hop) who() error {
 	for k, v := range it {
 		h.st.Vars["member."+k] = v
 	}
-	return nil
+	return lang, nil
 }
 
 func (h *hop) setPrefixed(prefix string, it Item) {
@@ -484,7 +485,8 @@ func (h *hop) applyResume(in string) error {
 			st.Vars["lang"] = st.Lang
 			h.endSession(old)
 			metrics.Inc("ussd_session_resumed")
-			return h.who()
+			_, err := h.who()
+			return err
 		}
 		return h.goHome()
 	case "2", inHome:
@@ -607,7 +609,7 @@ func (h *hop) act(s *Screen) (string, error) {
 	if s.Save != "" {
 		h.setPrefixed(s.Save, res)
 	}
-	if err := h.who(); err != nil {
+	if _, err := h.who(); err != nil {
 		return "", err
 	}
 	next, ok := s.On[out]

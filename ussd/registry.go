@@ -44,11 +44,13 @@ type Registry struct {
 	actions map[string]*Action
 	// Who returns the session values describing the caller ("member.id",
 	// "member.status", ...), read when a session starts and after every
-	// action, so menus can route on registration.
-	Who func(ctx context.Context, phone string) (Item, error)
-	// Languages are the configured languages, the first the default; Lang
-	// returns a phone's remembered language ("" when none) and SetLang
-	// remembers one.
+	// action, so menus can route on registration, and the phone's
+	// remembered language ("" when none), read with them in one go for a
+	// session's first screen.
+	Who func(ctx context.Context, phone string) (Item, string, error)
+	// Lang returns a phone's remembered language ("" when none), for
+	// when there is no session to take it from, and SetLang remembers
+	// one.
 	Lang    func(ctx context.Context, phone string) (string, error)
 	SetLang func(ctx context.Context, phone, lang string) error
 }
