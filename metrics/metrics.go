@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,10 +78,22 @@ func init() {
 }
 
 // Inc bumps the domain event counter.
-func Inc(event string) { Events.WithLabelValues(event).Inc() }
+func Inc(event string) { counter(event).Inc() }
 
 // Add adds n to the domain event counter.
-func Add(event string, n int) { Events.WithLabelValues(event).Add(float64(n)) }
+func Add(event string, n int) { counter(event).Add(float64(n)) }
+
+// counters keeps each event's counter once found: WithLabelValues hashes
+// and validates the label on every call, and every hop counts events.
+var counters sync.Map // event name -> prometheus.Counter
+
+func counter(event string) prometheus.Counter {
+	if c, ok := counters.Load(event); ok {
+		return c.(prometheus.Counter)
+	}
+	c, _ := counters.LoadOrStore(event, Events.WithLabelValues(event))
+	return c.(prometheus.Counter)
+}
 
 // Middleware records every request under its route pattern (not its path,
 // so /api/v1/complaints/C1042 does not make a series per complaint).

@@ -204,7 +204,9 @@ func (e *Engine) Handle(ctx context.Context, r Request) (Response, error) {
 	}
 	b := h.st.encode()
 	ended := resp.End || (sess != nil && sess.Ended)
-	slog.Debug("ussd hop", "session", r.SessionID, "phone", domain.MaskPhone(r.Phone), "screen", h.st.Screen, "page", h.st.Page, "end", ended)
+	if slog.Default().Enabled(ctx, slog.LevelDebug) { // its arguments cost a hop more than the check
+		slog.Debug("ussd hop", "session", r.SessionID, "phone", domain.MaskPhone(r.Phone), "screen", h.st.Screen, "page", h.st.Page, "end", ended)
+	}
 	at := e.cfg.Now()
 	if err := e.store.SaveSession(ctx, &domain.USSDSession{ID: r.SessionID, Phone: r.Phone, State: b, Ended: ended, UpdatedAt: at}); domain.ErrorCode(err) == domain.EINVALID {
 		return Response{}, err // the session id is another phone's
