@@ -1,6 +1,8 @@
 package domain
 
 import (
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,8 +89,12 @@ func fastE164(s string) string {
 		if err != nil {
 			return ""
 		}
-		cc32 := int32(cc)
-		if !phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}) {
+		valid, known := validNational(cc, nsn)
+		if !known {
+			cc32 := int32(cc)
+			valid = phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn})
+		}
+		if !valid {
 			return ""
 		}
 		// A copy: s may alias a request buffer that is reused, and the
@@ -141,4 +147,69 @@ func MaskPhone(e164 string) string {
 		head = 2
 	}
 	return e164[:head] + strings.Repeat("*", len(e164)-head-4) + e164[len(e164)-4:]
+}
+
+// validNational is phonenumbers.IsValidNumber for a national number of a
+// calling code that belongs to one region (India's, and most others):
+// valid when it fits the region's general pattern and one number type's.
+// phonenumbers tries mobile numbers last, after eight rarer types, and for
+// each type builds its expression's text anew, looks it up, and matches it
+// twice; that was most of an inbound SMS's CPU when the sender was new.
+// Here mobile and fixed lines go first and each expression is compiled
+// once and matched once. known is false for calling codes shared by
+// several regions (+1, +7, +44...) or none, which phonenumbers decides.
+// A test holds the two to the same answer.
+func validNational(cc int, nsn string) (valid, known bool) {
+	md := singleRegionMetadata()[cc]
+	if md == nil {
+		return false, false
+	}
+	if !descMatches(md.GetGeneralDesc(), nsn) {
+		return false, true
+	}
+	for _, d := range [...]*phonenumbers.PhoneNumberDesc{
+		md.GetMobile(), md.GetFixedLine(), md.GetTollFree(), md.GetPremiumRate(), md.GetSharedCost(),
+		md.GetVoip(), md.GetPersonalNumber(), md.GetPager(), md.GetUan(), md.GetVoicemail(),
+	} {
+		if descMatches(d, nsn) {
+			return true, true
+		}
+	}
+	return false, true
+}
+
+// singleRegionMetadata maps each calling code that has exactly one region
+// to that region's metadata.
+var singleRegionMetadata = sync.OnceValue(func() map[int]*phonenumbers.PhoneMetadata {
+	out := map[int]*phonenumbers.PhoneMetadata{}
+	coll, err := phonenumbers.MetadataCollection()
+	if err != nil {
+		return out // phonenumbers decides every number
+	}
+	for _, md := range coll.GetMetadata() {
+		cc := int(md.GetCountryCode())
+		if regions := phonenumbers.GetRegionCodesForCountryCode(cc); len(regions) == 1 && regions[0] == md.GetId() {
+			out[cc] = md
+		}
+	}
+	return out
+})
+
+// descRegexps holds each number type's compiled pattern.
+var descRegexps sync.Map // *phonenumbers.PhoneNumberDesc -> *regexp.Regexp
+
+// descMatches is phonenumbers' test of a national number against a number
+// type: one of its possible lengths, if it lists any, and its whole pattern.
+func descMatches(d *phonenumbers.PhoneNumberDesc, nsn string) bool {
+	if d == nil {
+		return false
+	}
+	if len(d.PossibleLength) > 0 && !slices.Contains(d.PossibleLength, int32(len(nsn))) {
+		return false
+	}
+	re, ok := descRegexps.Load(d)
+	if !ok {
+		re, _ = descRegexps.LoadOrStore(d, regexp.MustCompile("^(?:"+d.GetNationalNumberPattern()+")$"))
+	}
+	return re.(*regexp.Regexp).MatchString(nsn)
 }

@@ -2,7 +2,10 @@ package domain
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
+	"strconv"
 	"testing"
 	"unsafe"
 
@@ -54,6 +57,50 @@ func TestFastE164AgreesWithTheParser(t *testing.T) {
 	}
 }
 
+// validNational must say what phonenumbers.IsValidNumber says for every
+// calling code it decides, valid numbers and not.
+func TestValidNationalAgreesWithPhonenumbers(t *testing.T) {
+	md := singleRegionMetadata()
+	if md[91] == nil || md[1] != nil {
+		t.Fatalf("India's calling code must be decided here and NANPA's left to phonenumbers (have 91: %v, 1: %v)", md[91] != nil, md[1] != nil)
+	}
+	ccs := slices.Sorted(maps.Keys(md))
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 300_000
+	if testing.Short() {
+		n = 30_000
+	}
+	valid := 0
+	for i := range n {
+		cc := ccs[i%len(ccs)]
+		size := 4 + r.IntN(11)
+		if lengths := md[cc].GetGeneralDesc().GetPossibleLength(); len(lengths) > 0 && r.IntN(4) > 0 {
+			size = int(lengths[r.IntN(len(lengths))]) // mostly plausible lengths, so that many are valid
+		}
+		nsn := string(rune('1' + r.IntN(9)))
+		for len(nsn) < size {
+			nsn += string(rune('0' + r.IntN(10)))
+		}
+		got, known := validNational(cc, nsn)
+		if !known {
+			t.Fatalf("+%d: a single-region code left undecided", cc)
+		}
+		nn, _ := strconv.ParseUint(nsn, 10, 64)
+		cc32 := int32(cc)
+		want := phonenumbers.IsValidNumber(&phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn})
+		if got != want {
+			t.Errorf("+%d %s: valid %v, phonenumbers says %v", cc, nsn, got, want)
+		}
+		if want {
+			valid++
+		}
+	}
+	if valid < n/20 {
+		t.Fatalf("only %d of %d numbers were valid: the valid side is hardly tested", valid, n)
+	}
+	t.Logf("%d calling codes, %d numbers, %d valid", len(ccs), n, valid)
+}
+
 func FuzzParsePhone(f *testing.F) {
 	for _, s := range []string{"+919812345678", "09812345678", "0091 98123 45678", "+1 (415) 555-2671", "+390612345678", "ext. 5", ""} {
 		f.Add(s)
@@ -87,5 +134,15 @@ func TestParsePhoneKeepsNoAlias(t *testing.T) {
 	}
 	if again, err := ParsePhone("+919812300001", "IN"); err != nil || again != "+919812300001" {
 		t.Fatalf("cached answer changed with the caller's buffer: %q, %v", again, err)
+	}
+}
+
+// BenchmarkFirstContact is a number seen for the first time (the cache
+// misses): every new sender of an SMS and every new USSD caller.
+func BenchmarkFirstContact(b *testing.B) {
+	for i := 0; b.Loop(); i++ {
+		if fastE164(fmt.Sprintf("+9198%08d", i%100_000_000)) == "" {
+			b.Fatal("a valid Indian mobile number was refused")
+		}
 	}
 }
