@@ -180,7 +180,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		if err != nil {
 			return err
 		}
-		lines = append(lines, fmt.Sprintf("round %d\n%s   baseline, GET; server CPU %s", round, get, perRequest(cpuSeconds(bare.Process.Pid)-cpu0, get.Requests)))
+		lines = append(lines, fmt.Sprintf("round %d\n%s", round, labelled(get, "baseline, GET; server CPU "+perRequest(cpuSeconds(bare.Process.Pid)-cpu0, get.Requests))))
 		for _, m := range modeList {
 			o.URL, o.Mode = bareURL, m
 			cpu0 := cpuSeconds(bare.Process.Pid)
@@ -189,7 +189,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 				return err
 			}
 			modeBases[m] = append(modeBases[m], base.PerSecond())
-			lines = append(lines, fmt.Sprintf("%s   baseline, same requests; server CPU %s", base, perRequest(cpuSeconds(bare.Process.Pid)-cpu0, base.Requests)))
+			lines = append(lines, labelled(base, "baseline, same requests; server CPU "+perRequest(cpuSeconds(bare.Process.Pid)-cpu0, base.Requests)))
 
 			before, _ := loadtest.ReadInbox(ctx, url)
 			cpu0 = cpuSeconds(srv.Process.Pid)
@@ -203,7 +203,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			shares[m] = append(shares[m], share)
 			getShares[m] = append(getShares[m], getShare)
 			cpuPer[m] = append(cpuPer[m], 1e6*cpu/float64(r.Requests))
-			lines = append(lines, fmt.Sprintf("%s   %5.1f%% of its baseline (%.1f%% of GET's), server CPU %s", r, share, getShare, perRequest(cpu, r.Requests)))
+			lines = append(lines, labelled(r, fmt.Sprintf("%5.1f%% of its baseline (%.1f%% of GET's), server CPU %s", share, getShare, perRequest(cpu, r.Requests))))
 			if m == "sms" {
 				end, err := loadtest.ReadInbox(ctx, url)
 				if err != nil {
@@ -234,7 +234,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 					return err
 				}
 				pacedBase[m], paced[m] = append(pacedBase[m], pb), append(paced[m], pr)
-				lines = append(lines, fmt.Sprintf("%s   do-nothing handler, same rate\n%s   server", pb, pr))
+				lines = append(lines, labelled(pb, "do-nothing handler, same rate")+"\n"+labelled(pr, "server"))
 				if m == "sms" {
 					if _, err := waitInbox(ctx, url); err != nil {
 						return err
@@ -287,6 +287,16 @@ func waitInbox(ctx context.Context, url string) (time.Duration, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// labelled puts label at the end of a result's first line, before any
+// lines about missed requests or errors.
+func labelled(r loadtest.Result, label string) string {
+	s := r.String()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + "   " + label + s[i:]
+	}
+	return s + "   " + label
 }
 
 // pacedLatency is the medians, over rounds, of open-loop runs' percentiles,
