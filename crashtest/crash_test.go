@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -24,6 +23,7 @@ import (
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/internal/proc"
 	"github.com/karyashala/karyashala/storage"
 )
 
@@ -67,15 +67,6 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 type harness struct {
 	t     *testing.T
 	bin   string
@@ -90,23 +81,10 @@ func (h *harness) start() *exec.Cmd {
 	cmd := exec.Command(h.bin, "serve", "--demo")
 	cmd.Env = h.env
 	cmd.Stdout, cmd.Stderr = h.logs, h.logs
-	if err := cmd.Start(); err != nil {
-		h.t.Fatal(err)
+	if err := proc.StartAndWait(cmd, "http://"+h.addr+"/readyz", 30*time.Second); err != nil {
+		h.t.Fatalf("%v:\n%s", err, h.logs)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + h.addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	h.t.Fatalf("server not ready within 30s:\n%s", h.logs)
-	return nil
+	return cmd
 }
 
 // acked records what the server answered 2xx for.
@@ -213,7 +191,11 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "crash.db")
-	h := &harness{t: t, bin: buildBinary(t), addr: freeAddr(t), logs: &bytes.Buffer{}}
+	addr, err := proc.FreeAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, bin: buildBinary(t), addr: addr, logs: &bytes.Buffer{}}
 	h.env = append(os.Environ(),
 		"KARYASHALA_HTTP_ADDR="+h.addr, "KARYASHALA_DB_PATH="+dbPath, "KARYASHALA_LOG_LEVEL=warn",
 		"KARYASHALA_SMS_SENDER=africastalking", "KARYASHALA_SMS_AFRICASTALKING_USERNAME=sandbox",

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/internal/proc"
 	"github.com/karyashala/karyashala/loadtest"
 	"github.com/karyashala/karyashala/storage"
 )
@@ -126,7 +125,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	}
 	defer os.RemoveAll(dir)
 
-	bareAddr, err := freeAddr()
+	bareAddr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -143,7 +142,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			return err
 		}
 	}
-	addr, err := freeAddr()
+	addr, err := proc.FreeAddr()
 	if err != nil {
 		return err
 	}
@@ -363,33 +362,10 @@ func seedUSSDSessions(ctx context.Context, path string, n int) error {
 	}
 }
 
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
+// startAndWait starts a child whose output goes to this command's stderr.
 func startAndWait(c *exec.Cmd, readyURL string) error {
 	c.Stdout, c.Stderr = os.Stderr, os.Stderr
-	if err := c.Start(); err != nil {
-		return err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(readyURL)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	stop(c)
-	return fmt.Errorf("not ready at %s within 30s", readyURL)
+	return proc.StartAndWait(c, readyURL, 30*time.Second)
 }
 
 func stop(c *exec.Cmd) {
