@@ -13,15 +13,7 @@ import (
 // Deps are the domain services and settings the API runs on. Every service
 // is required; Region, Languages and Currency come from the configuration.
 type Deps struct {
-	Members    domain.MemberService
-	Workshops  domain.WorkshopService
-	Tasks      domain.TaskService
-	Ledger     domain.LedgerService
-	Trainings  domain.TrainingService
-	Complaints domain.ComplaintService
-	Messages   domain.MessageService
-	Tokens     domain.TokenService
-	Reports    domain.ReportService
+	domain.Services
 
 	// Region is the default region for phone numbers written without "+".
 	Region string

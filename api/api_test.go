@@ -34,18 +34,10 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	db := storagetest.Open(t)
 	deps := api.Deps{
-		Members:    storage.NewMemberService(db),
-		Workshops:  storage.NewWorkshopService(db),
-		Tasks:      storage.NewTaskService(db),
-		Ledger:     storage.NewLedgerService(db),
-		Trainings:  storage.NewTrainingService(db),
-		Complaints: storage.NewComplaintService(db),
-		Messages:   storage.NewMessageService(db),
-		Tokens:     storage.NewTokenService(db),
-		Reports:    storage.NewReportService(db),
-		Region:     "IN",
-		Languages:  []string{"en", "hi"},
-		Currency:   "INR",
+		Services:  db.Services(),
+		Region:    "IN",
+		Languages: []string{"en", "hi"},
+		Currency:  "INR",
 	}
 	app := fiber.New(fiber.Config{ErrorHandler: api.ErrorHandler})
 	api.New(deps).Routes(app)

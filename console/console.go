@@ -61,15 +61,7 @@ type MenuStatus struct {
 // Deps are the services the console calls. Dial and Menus are functions so
 // that the USSD channel can be wired after the console, or not at all.
 type Deps struct {
-	Members    domain.MemberService
-	Workshops  domain.WorkshopService
-	Tasks      domain.TaskService
-	Ledger     domain.LedgerService
-	Trainings  domain.TrainingService
-	Complaints domain.ComplaintService
-	Messages   domain.MessageService
-	Tokens     domain.TokenService
-	Reports    domain.ReportService
+	domain.Services
 
 	// Dial returns the USSD engine's in-process dialer, nil while there is
 	// none; the simulator says so instead of failing.

@@ -43,17 +43,7 @@ func newFixture(t *testing.T, withDial bool) *fixture {
 	ctx := context.Background()
 	db := storagetest.Open(t)
 	f := &fixture{db: db}
-	f.deps = console.Deps{
-		Members:    storage.NewMemberService(db),
-		Workshops:  storage.NewWorkshopService(db),
-		Tasks:      storage.NewTaskService(db),
-		Ledger:     storage.NewLedgerService(db),
-		Trainings:  storage.NewTrainingService(db),
-		Complaints: storage.NewComplaintService(db),
-		Messages:   storage.NewMessageService(db),
-		Tokens:     storage.NewTokenService(db),
-		Reports:    storage.NewReportService(db),
-	}
+	f.deps = console.Deps{Services: db.Services()}
 	if withDial {
 		f.dial = &fakeDial{}
 		f.deps.Dial = func() console.DialFunc { return f.dial.Dial }

@@ -129,6 +129,21 @@ func (db *DB) Close() error {
 	return errors.Join(errs...)
 }
 
+// Services are the domain's services on db.
+func (db *DB) Services() domain.Services {
+	return domain.Services{
+		Members:    NewMemberService(db),
+		Workshops:  NewWorkshopService(db),
+		Tasks:      NewTaskService(db),
+		Ledger:     NewLedgerService(db),
+		Trainings:  NewTrainingService(db),
+		Complaints: NewComplaintService(db),
+		Messages:   NewMessageService(db),
+		Tokens:     NewTokenService(db),
+		Reports:    NewReportService(db),
+	}
+}
+
 // Path is the database file.
 func (db *DB) Path() string { return db.path }
 

@@ -13,17 +13,12 @@ import (
 // services are the domain services on one open database, shared by every
 // channel.
 type services struct {
-	DB         *storage.DB
-	Members    domain.MemberService
-	Workshops  domain.WorkshopService
-	Tasks      domain.TaskService
-	Ledger     domain.LedgerService
-	Trainings  domain.TrainingService
-	Complaints *storage.ComplaintService
-	Messages   domain.MessageService
-	Tokens     domain.TokenService
-	Reports    domain.ReportService
-	Sessions   domain.SessionStore
+	domain.Services
+	DB       *storage.DB
+	Sessions domain.SessionStore
+	// complaints is Services.Complaints as the store that has it: the SMS
+	// channel sets how a complaint's updates reach its reporter.
+	complaints *storage.ComplaintService
 
 	// Dial runs one USSD hop in-process, as Africa's Talking would post it
 	// (text is every input so far joined by "*"); it answers "CON ..." or
@@ -49,19 +44,9 @@ func openServices(cfg config.Config) (*services, error) {
 		return nil, fmt.Errorf("%w; check db.path (%s)", err, cfg.DB.Path)
 	}
 	db.Languages = cfg.Languages
-	return &services{
-		DB:         db,
-		Members:    storage.NewMemberService(db),
-		Workshops:  storage.NewWorkshopService(db),
-		Tasks:      storage.NewTaskService(db),
-		Ledger:     storage.NewLedgerService(db),
-		Trainings:  storage.NewTrainingService(db),
-		Complaints: storage.NewComplaintService(db),
-		Messages:   storage.NewMessageService(db),
-		Tokens:     storage.NewTokenService(db),
-		Reports:    storage.NewReportService(db),
-		Sessions:   storage.NewSessionStore(db),
-	}, nil
+	s := &services{Services: db.Services(), DB: db, Sessions: storage.NewSessionStore(db)}
+	s.complaints = s.Complaints.(*storage.ComplaintService)
+	return s, nil
 }
 
 func (s *services) Close() error { return s.DB.Close() }

@@ -10,18 +10,10 @@ import (
 // mountAPI adds the operator API under /api/v1.
 func mountAPI(app *fiber.App, s *services, cfg config.Config) (*component, error) {
 	api.New(api.Deps{
-		Members:    s.Members,
-		Workshops:  s.Workshops,
-		Tasks:      s.Tasks,
-		Ledger:     s.Ledger,
-		Trainings:  s.Trainings,
-		Complaints: s.Complaints,
-		Messages:   s.Messages,
-		Tokens:     s.Tokens,
-		Reports:    s.Reports,
-		Region:     cfg.Region,
-		Languages:  cfg.Languages,
-		Currency:   cfg.Currency,
+		Services:  s.Services,
+		Region:    cfg.Region,
+		Languages: cfg.Languages,
+		Currency:  cfg.Currency,
 	}).Routes(app)
 	return &component{Name: "api"}, nil
 }

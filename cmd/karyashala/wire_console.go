@@ -14,15 +14,7 @@ import (
 // use so that a later wiring change cannot leave it stale.
 func mountConsole(app *fiber.App, s *services, cfg config.Config) (*component, error) {
 	h, err := console.New(console.Deps{
-		Members:    s.Members,
-		Workshops:  s.Workshops,
-		Tasks:      s.Tasks,
-		Ledger:     s.Ledger,
-		Trainings:  s.Trainings,
-		Complaints: s.Complaints,
-		Messages:   s.Messages,
-		Tokens:     s.Tokens,
-		Reports:    s.Reports,
+		Services: s.Services,
 		Menus: func() *console.MenuStatus {
 			if s.Menus == nil {
 				return nil

@@ -49,7 +49,7 @@ func mountSMS(app *fiber.App, s *services, cfg config.Config) (*component, error
 		Currency:   cfg.Currency,
 		Kick:       d.Kick,
 	}
-	s.Complaints.NotifyText = inbox.NotifyText
+	s.complaints.NotifyText = inbox.NotifyText
 
 	(&africastalking.Handler{Receiver: inbox}).Routes(app)
 	(&twilio.Handler{Receiver: inbox, AuthToken: cfg.SMS.Twilio.AuthToken, AccountSID: cfg.SMS.Twilio.AccountSID, PublicURL: cfg.PublicURL}).Routes(app)
