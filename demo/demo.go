@@ -10,17 +10,6 @@ import (
 	"github.com/karyashala/karyashala/domain"
 )
 
-// Services are the domain services the demo data is written through, so it
-// obeys the same rules as real data.
-type Services struct {
-	Members    domain.MemberService
-	Workshops  domain.WorkshopService
-	Tasks      domain.TaskService
-	Ledger     domain.LedgerService
-	Trainings  domain.TrainingService
-	Complaints domain.ComplaintService
-}
-
 // Phones of the demo people, for the README's examples.
 const (
 	LeaderPhone   = "+919800000001"
@@ -30,8 +19,10 @@ const (
 )
 
 // Load writes the demo programme unless the database already has a
-// workshop, in which case it does nothing and says so (loaded=false).
-func Load(ctx context.Context, s Services, now time.Time) (loaded bool, err error) {
+// workshop, in which case it does nothing and says so (loaded=false). It
+// writes through the domain services, so the demo data obeys the same rules
+// as real data.
+func Load(ctx context.Context, s domain.Services, now time.Time) (loaded bool, err error) {
 	ws, err := s.Workshops.FindWorkshops(ctx)
 	if err != nil {
 		return false, err

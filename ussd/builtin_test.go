@@ -1,12 +1,16 @@
 package ussd
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/karyashala/karyashala/domain"
+)
 
 func testOptions() Options {
 	return Options{
 		Languages: []string{"en", "hi"},
 		Limits:    Limits{MaxGSM7: 182, MaxUCS2: 80},
-		Registry:  Builtins(Services{}, BuiltinOptions{Currency: "INR", Languages: []string{"en", "hi"}}),
+		Registry:  Builtins(domain.Services{}, BuiltinOptions{Currency: "INR", Languages: []string{"en", "hi"}}),
 	}
 }
 

@@ -10,17 +10,6 @@ import (
 	"github.com/karyashala/karyashala/domain"
 )
 
-// Services are the domain services the built-in data sources and actions
-// call. Nil services are fine for checking menus, which needs only names.
-type Services struct {
-	Members    domain.MemberService
-	Workshops  domain.WorkshopService
-	Tasks      domain.TaskService
-	Ledger     domain.LedgerService
-	Trainings  domain.TrainingService
-	Complaints domain.ComplaintService
-}
-
 // BuiltinOptions tune the built-in registry to the configuration.
 type BuiltinOptions struct {
 	Currency         string
@@ -39,8 +28,10 @@ var languageNames = map[string]string{
 // Builtins returns the registry covering every worker journey: registering,
 // open tasks and accepting a quantity, assignments and reporting work done,
 // pay, trainings and requests for a topic, help at a workshop, community
-// problems and the language choice.
-func Builtins(svc Services, opt BuiltinOptions) *Registry {
+// problems and the language choice. It calls the services' members,
+// workshops, tasks, ledger, trainings and complaints; nil services are fine
+// for checking menus, which needs only names.
+func Builtins(svc domain.Services, opt BuiltinOptions) *Registry {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -96,7 +87,7 @@ func Builtins(svc Services, opt BuiltinOptions) *Registry {
 }
 
 type builtins struct {
-	svc Services
+	svc domain.Services
 	opt BuiltinOptions
 }
 

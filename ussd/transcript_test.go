@@ -39,7 +39,7 @@ type env struct {
 	t      testing.TB
 	db     *storage.DB
 	now    time.Time
-	svc    ussd.Services
+	svc    domain.Services
 	store  domain.SessionStore
 	eng    *ussd.Engine
 	menus  string // menu file path, when the test serves files
@@ -50,14 +50,7 @@ func newEnv(t testing.TB) *env {
 	t.Helper()
 	e := &env{t: t, db: storagetest.Open(t), now: time.Date(2026, 12, 1, 10, 0, 0, 0, ist)}
 	e.db.Now = func() time.Time { return e.now }
-	e.svc = ussd.Services{
-		Members:    storage.NewMemberService(e.db),
-		Workshops:  storage.NewWorkshopService(e.db),
-		Tasks:      storage.NewTaskService(e.db),
-		Ledger:     storage.NewLedgerService(e.db),
-		Trainings:  storage.NewTrainingService(e.db),
-		Complaints: storage.NewComplaintService(e.db),
-	}
+	e.svc = e.db.Services()
 	e.store = storage.NewSessionStore(e.db)
 	e.seed()
 	e.newEngine(nil)

@@ -10,8 +10,7 @@ import (
 )
 
 func loadDemo(ctx context.Context, s *services, cfg config.Config) error {
-	loaded, err := demo.Load(ctx, demo.Services{Members: s.Members, Workshops: s.Workshops, Tasks: s.Tasks, Ledger: s.Ledger,
-		Trainings: s.Trainings, Complaints: s.Complaints}, s.DB.Now())
+	loaded, err := demo.Load(ctx, s.Services, s.DB.Now())
 	if err != nil {
 		return err
 	}

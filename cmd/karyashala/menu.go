@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/ussd"
 )
 
@@ -23,7 +24,7 @@ func menuCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			reg := ussd.Builtins(ussd.Services{}, ussd.BuiltinOptions{Currency: cfg.Currency, Languages: cfg.Languages})
+			reg := ussd.Builtins(domain.Services{}, ussd.BuiltinOptions{Currency: cfg.Currency, Languages: cfg.Languages})
 			m, probs := ussd.LoadFiles(args, menuOptions(cfg, reg))
 			out := cmd.OutOrStdout()
 			if len(probs) > 0 {

@@ -71,14 +71,7 @@ func mountUSSD(app *fiber.App, s *services, cfg config.Config) (*component, erro
 // buildUSSD makes the engine on the open services: from menus.path with a
 // reloader, or from the built-in menus (no reloader).
 func buildUSSD(s *services, cfg config.Config) (*ussd.Engine, *ussd.Reloader, error) {
-	reg := ussd.Builtins(ussd.Services{
-		Members:    s.Members,
-		Workshops:  s.Workshops,
-		Tasks:      s.Tasks,
-		Ledger:     s.Ledger,
-		Trainings:  s.Trainings,
-		Complaints: s.Complaints,
-	}, ussd.BuiltinOptions{
+	reg := ussd.Builtins(s.Services, ussd.BuiltinOptions{
 		Currency:         cfg.Currency,
 		Languages:        cfg.Languages,
 		OpenRegistration: cfg.Registration == "open",

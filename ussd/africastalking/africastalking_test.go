@@ -25,14 +25,7 @@ import (
 func newEngine(t testing.TB) (*ussd.Engine, *storage.DB) {
 	t.Helper()
 	db := storagetest.Open(t)
-	svc := ussd.Services{
-		Members:    storage.NewMemberService(db),
-		Workshops:  storage.NewWorkshopService(db),
-		Tasks:      storage.NewTaskService(db),
-		Ledger:     storage.NewLedgerService(db),
-		Trainings:  storage.NewTrainingService(db),
-		Complaints: storage.NewComplaintService(db),
-	}
+	svc := db.Services()
 	ctx := context.Background()
 	w := &domain.Workshop{Name: "Sundar Nagar Workshop"}
 	if err := svc.Workshops.CreateWorkshop(ctx, w); err != nil {
