@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -341,21 +342,12 @@ type Inbox struct {
 
 // ReadInbox scrapes the inbox figures from baseURL's /metrics.
 func ReadInbox(ctx context.Context, baseURL string) (Inbox, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/metrics", nil)
-	if err != nil {
-		return Inbox{}, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return Inbox{}, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	b, err := scrape(ctx, baseURL)
 	if err != nil {
 		return Inbox{}, err
 	}
 	var in Inbox
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(b, "\n") {
 		name, value, ok := strings.Cut(line, " ")
 		if !ok {
 			continue
@@ -368,4 +360,88 @@ func ReadInbox(ctx context.Context, baseURL string) (Inbox, error) {
 		}
 	}
 	return in, nil
+}
+
+// HandlerTimes is a server's own histogram of how long one route's
+// requests took in its handlers, from /metrics: cumulative counts by upper
+// bound in seconds. The difference of two readings covers what happened
+// between them.
+type HandlerTimes struct {
+	Bounds []float64 // upper bounds, ascending; the last is +Inf
+	Counts []float64 // requests at or under each bound
+}
+
+// ReadHandlerTimes scrapes route's handler-time histogram from baseURL's
+// /metrics; a route with no requests yet has no buckets.
+func ReadHandlerTimes(ctx context.Context, baseURL, route string) (HandlerTimes, error) {
+	b, err := scrape(ctx, baseURL)
+	if err != nil {
+		return HandlerTimes{}, err
+	}
+	prefix := `karyashala_http_request_seconds_bucket{method="POST",route="` + route + `",le="`
+	var h HandlerTimes
+	for _, line := range strings.Split(b, "\n") {
+		rest, ok := strings.CutPrefix(line, prefix)
+		if !ok {
+			continue
+		}
+		le, count, ok := strings.Cut(rest, `"} `)
+		if !ok {
+			continue
+		}
+		bound, err := strconv.ParseFloat(le, 64)
+		if le == "+Inf" {
+			bound, err = math.Inf(1), nil
+		}
+		n, err2 := strconv.ParseFloat(count, 64)
+		if err != nil || err2 != nil {
+			return HandlerTimes{}, fmt.Errorf("read %s's handler times: bad bucket %q", route, line)
+		}
+		h.Bounds, h.Counts = append(h.Bounds, bound), append(h.Counts, n)
+	}
+	return h, nil
+}
+
+// Since is what h counted after earlier, a reading of the same route.
+func (h HandlerTimes) Since(earlier HandlerTimes) HandlerTimes {
+	out := HandlerTimes{Bounds: h.Bounds, Counts: slices.Clone(h.Counts)}
+	if len(earlier.Counts) == len(h.Counts) {
+		for i := range out.Counts {
+			out.Counts[i] -= earlier.Counts[i]
+		}
+	}
+	return out
+}
+
+// Bound returns the smallest upper bound under which at least the share q
+// of the requests were handled: the histogram's answer to "p99 is at most".
+// It is 0 when there were no requests.
+func (h HandlerTimes) Bound(q float64) time.Duration {
+	if len(h.Counts) == 0 || h.Counts[len(h.Counts)-1] == 0 {
+		return 0
+	}
+	total := h.Counts[len(h.Counts)-1]
+	for i, n := range h.Counts {
+		if n >= q*total {
+			if math.IsInf(h.Bounds[i], 1) {
+				return time.Duration(math.MaxInt64)
+			}
+			return time.Duration(h.Bounds[i] * float64(time.Second))
+		}
+	}
+	return time.Duration(math.MaxInt64)
+}
+
+func scrape(ctx context.Context, baseURL string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(baseURL, "/")+"/metrics", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
 }

@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -141,5 +142,54 @@ func TestRunOpenLoopTimesFromDueTime(t *testing.T) {
 	}
 	if !strings.Contains(r.String(), "could not be sent") {
 		t.Fatalf("the report does not say requests were missed:\n%s", r)
+	}
+}
+
+// The server's own histogram, read from its /metrics, bounds the
+// handlers' share of the tail.
+func TestReadHandlerTimes(t *testing.T) {
+	var mu sync.Mutex
+	body := `# HELP karyashala_http_request_seconds HTTP request handling time by route.
+karyashala_http_request_seconds_bucket{method="POST",route="/ussd/africastalking",le="0.005"} 90
+karyashala_http_request_seconds_bucket{method="POST",route="/ussd/africastalking",le="0.01"} 99
+karyashala_http_request_seconds_bucket{method="POST",route="/ussd/africastalking",le="0.025"} 100
+karyashala_http_request_seconds_bucket{method="POST",route="/ussd/africastalking",le="+Inf"} 100
+karyashala_http_request_seconds_bucket{method="POST",route="/sms/africastalking/inbound",le="0.005"} 7
+karyashala_http_request_seconds_bucket{method="POST",route="/sms/africastalking/inbound",le="+Inf"} 7
+`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprint(w, body)
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	before, err := ReadHandlerTimes(ctx, srv.URL, "/ussd/africastalking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := before.Bound(0.99); got != 10*time.Millisecond {
+		t.Fatalf("p99 bound %s, want 10ms (99 of 100 within it)", got)
+	}
+	if got := before.Bound(0.999); got != 25*time.Millisecond {
+		t.Fatalf("p999 bound %s, want 25ms", got)
+	}
+	// Between two readings: 100 more requests, 50 of them slower than 25 ms.
+	mu.Lock()
+	body = strings.NewReplacer(`le="0.005"} 90`, `le="0.005"} 130`, `le="0.01"} 99`, `le="0.01"} 149`,
+		`le="0.025"} 100`, `le="0.025"} 150`, `le="+Inf"} 100`, `le="+Inf"} 200`).Replace(body)
+	mu.Unlock()
+	after, err := ReadHandlerTimes(ctx, srv.URL, "/ussd/africastalking")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Since(before).Bound(0.99); got != time.Duration(math.MaxInt64) {
+		t.Fatalf("half the new requests beyond the last finite bucket, yet p99 bound %s", got)
+	}
+	if got := after.Since(before).Bound(0.4); got != 5*time.Millisecond {
+		t.Fatalf("40 of the 100 new requests within 5 ms, yet the 40%% bound is %s", got)
+	}
+	if none, _ := ReadHandlerTimes(ctx, srv.URL, "/nowhere"); none.Bound(0.99) != 0 {
+		t.Fatal("a route with no requests has a bound")
 	}
 }

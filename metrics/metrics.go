@@ -27,7 +27,7 @@ var (
 	Latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "karyashala_http_request_seconds",
 		Help:    "HTTP request handling time by route.",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		Buckets: []float64{.0005, .001, .0025, .005, .0075, .01, .015, .025, .05, .1, .25, .5, 1, 2.5},
 	}, []string{"route", "method"})
 	// Events counts domain events: complaint_created, task_accepted,
 	// work_reported, work_approved, payout, sms_in, sms_out_sent,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -170,6 +171,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	shares, getShares, cpuPer := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	modeBases := map[string][]float64{}
 	paced, pacedBase := map[string][]loadtest.Result{}, map[string][]loadtest.Result{}
+	handlerP99 := map[string][]float64{}
 	var lines []string
 	var drains []string
 	for round := 1; round <= rounds; round++ {
@@ -228,12 +230,25 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 					return err
 				}
 				po.URL = url
+				h0, err := loadtest.ReadHandlerTimes(ctx, url, modeRoutes[m])
+				if err != nil {
+					return err
+				}
 				pr, err := loadtest.Run(ctx, po)
 				if err != nil {
 					return err
 				}
+				h1, err := loadtest.ReadHandlerTimes(ctx, url, modeRoutes[m])
+				if err != nil {
+					return err
+				}
+				// The server's own histogram: how much of the tail is the
+				// handlers' time, and how much waiting for the machine.
+				inHandler := h1.Since(h0).Bound(0.99)
 				pacedBase[m], paced[m] = append(pacedBase[m], pb), append(paced[m], pr)
-				lines = append(lines, labelled(pb, "do-nothing handler, same rate")+"\n"+labelled(pr, "server"))
+				handlerP99[m] = append(handlerP99[m], ms(inHandler))
+				lines = append(lines, labelled(pb, "do-nothing handler, same rate")+"\n"+
+					labelled(pr, fmt.Sprintf("server; in its handlers p99 at most %s", bucket(inHandler))))
 				if m == "sms" {
 					if _, err := waitInbox(ctx, url); err != nil {
 						return err
@@ -263,6 +278,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			srvP, baseP := latencies(paced[m]), latencies(pacedBase[m])
 			fmt.Fprintf(out, "  %-5s p50 %.2fms  p99 %.2fms  p999 %.2fms  (p99 %.2f to %.2fms); the do-nothing handler at the same rate: p50 %.2fms  p99 %.2fms  p999 %.2fms\n",
 				m, srvP.p50, srvP.p99, srvP.p999, srvP.p99min, srvP.p99max, baseP.p50, baseP.p99, baseP.p999)
+			fmt.Fprintf(out, "        in the server's handlers (its own histogram): p99 at most %.1fms (median of the rounds' bounds)\n", median(handlerP99[m]))
 		}
 	}
 	fmt.Fprintf(out, "server resident memory after the run: %.1f MB (sessions seeded: %d)\n", rss, seedSessions)
@@ -286,6 +302,17 @@ func waitInbox(ctx context.Context, url string) (time.Duration, error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// modeRoutes are the routes each mode's requests go to.
+var modeRoutes = map[string]string{"ussd": "/ussd/africastalking", "sms": "/sms/africastalking/inbound", "bare": "/"}
+
+// bucket names a histogram bound.
+func bucket(d time.Duration) string {
+	if d == time.Duration(math.MaxInt64) {
+		return "the largest bucket"
+	}
+	return fmt.Sprintf("%.1fms", ms(d))
 }
 
 // labelled puts label at the end of a result's first line, before any
