@@ -187,14 +187,9 @@ func (s *MemberService) SetLanguage(ctx context.Context, phone, lang string) err
 	})
 }
 
-// Language returns the phone's remembered language, or "".
+// Language returns the phone's remembered language, or "": Caller's.
 func (s *MemberService) Language(ctx context.Context, phone string) (string, error) {
-	var lang string
-	err := s.db.r.QueryRowContext(ctx, `SELECT lang FROM phone_langs WHERE phone = ?
-		UNION ALL SELECT lang FROM members WHERE phone = ? LIMIT 1`, phone, phone).Scan(&lang)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
+	_, lang, err := s.Caller(ctx, phone)
 	return lang, err
 }
 
