@@ -389,10 +389,7 @@ func ReadHandlerTimes(ctx context.Context, baseURL, route string) (HandlerTimes,
 		if !ok {
 			continue
 		}
-		bound, err := strconv.ParseFloat(le, 64)
-		if le == "+Inf" {
-			bound, err = math.Inf(1), nil
-		}
+		bound, err := strconv.ParseFloat(le, 64) // reads "+Inf" too
 		n, err2 := strconv.ParseFloat(count, 64)
 		if err != nil || err2 != nil {
 			return HandlerTimes{}, fmt.Errorf("read %s's handler times: bad bucket %q", route, line)
