@@ -244,11 +244,11 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 				}
 				// The server's own histogram: how much of the tail is the
 				// handlers' time, and how much waiting for the machine.
-				inHandler := h1.Since(h0).Bound(0.99)
+				inHandler := boundMS(h1.Since(h0).Bound(0.99))
 				pacedBase[m], paced[m] = append(pacedBase[m], pb), append(paced[m], pr)
-				handlerP99[m] = append(handlerP99[m], ms(inHandler))
+				handlerP99[m] = append(handlerP99[m], inHandler)
 				lines = append(lines, labelled(pb, "do-nothing handler, same rate")+"\n"+
-					labelled(pr, fmt.Sprintf("server; in its handlers p99 at most %s", bucket(inHandler))))
+					labelled(pr, "server; in its handlers p99 "+boundText(inHandler)))
 				if m == "sms" {
 					if _, err := waitInbox(ctx, url); err != nil {
 						return err
@@ -278,7 +278,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			srvP, baseP := latencies(paced[m]), latencies(pacedBase[m])
 			fmt.Fprintf(out, "  %-5s p50 %.2fms  p99 %.2fms  p999 %.2fms  (p99 %.2f to %.2fms); the do-nothing handler at the same rate: p50 %.2fms  p99 %.2fms  p999 %.2fms\n",
 				m, srvP.p50, srvP.p99, srvP.p999, srvP.p99min, srvP.p99max, baseP.p50, baseP.p99, baseP.p999)
-			fmt.Fprintf(out, "        in the server's handlers (its own histogram): p99 at most %.1fms (median of the rounds' bounds)\n", median(handlerP99[m]))
+			fmt.Fprintf(out, "        in the server's handlers (its own histogram): p99 %s (median of the rounds' bounds)\n", boundText(median(handlerP99[m])))
 		}
 	}
 	fmt.Fprintf(out, "server resident memory after the run: %.1f MB (sessions seeded: %d)\n", rss, seedSessions)
@@ -304,15 +304,28 @@ func waitInbox(ctx context.Context, url string) (time.Duration, error) {
 	}
 }
 
-// modeRoutes are the routes each mode's requests go to.
-var modeRoutes = map[string]string{"ussd": "/ussd/africastalking", "sms": "/sms/africastalking/inbound", "bare": "/"}
+// modeRoutes are the routes each mode's requests are posted to; a GET
+// load ("bare") has no handler histogram worth reading.
+var modeRoutes = map[string]string{"ussd": "/ussd/africastalking", "sms": "/sms/africastalking/inbound"}
 
-// bucket names a histogram bound.
-func bucket(d time.Duration) string {
+// boundMS is a histogram bound in milliseconds: +Inf beyond the largest
+// finite bucket, 0 when the histogram counted nothing.
+func boundMS(d time.Duration) float64 {
 	if d == time.Duration(math.MaxInt64) {
-		return "the largest bucket"
+		return math.Inf(1)
 	}
-	return fmt.Sprintf("%.1fms", ms(d))
+	return ms(d)
+}
+
+// boundText says what a bound in milliseconds means.
+func boundText(v float64) string {
+	switch {
+	case v == 0:
+		return "unknown (its histogram counted none of these requests)"
+	case math.IsInf(v, 1):
+		return "beyond the largest bucket"
+	}
+	return fmt.Sprintf("at most %.1fms", v)
 }
 
 // labelled puts label at the end of a result's first line, before any
