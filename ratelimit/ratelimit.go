@@ -10,30 +10,34 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Keyed holds one token bucket per key. Buckets idle for longer than it
-// takes to refill are dropped, so memory stays bounded by the number of
-// phones active in the last few minutes.
+// Keyed holds one token bucket per key. Buckets live in two generations:
+// every idle period the current map becomes the previous one and the old
+// previous one is dropped whole, so a bucket unused for two periods is
+// forgotten and memory stays bounded by the phones active in the last few
+// minutes. Rotating is O(1): a sweep over every bucket under the lock would
+// hold up every caller for as long as it took (tens of milliseconds at a
+// few hundred thousand phones).
 type Keyed struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
-	limit   rate.Limit
-	burst   int
-	idle    time.Duration
-	now     func() time.Time
-	sweptAt time.Time
+	mu        sync.Mutex
+	cur, prev map[string]*bucket
+	limit     rate.Limit
+	burst     int
+	idle      time.Duration
+	now       func() time.Time
+	rotatedAt time.Time
 }
 
-type bucket struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
+type bucket struct{ lim *rate.Limiter }
 
 // PerMinute allows n requests a minute per key, with bursts of up to n.
 // n <= 0 means unlimited (Allow always true).
 func PerMinute(n int) *Keyed {
-	k := &Keyed{buckets: map[string]*bucket{}, burst: n, now: time.Now}
+	k := &Keyed{cur: map[string]*bucket{}, burst: n, now: time.Now}
 	if n > 0 {
 		k.limit = rate.Limit(float64(n) / 60)
+		// A bucket is dropped at least one idle period after its last use,
+		// by when it has refilled (n tokens at n a minute take a minute):
+		// forgetting it changes nothing.
 		k.idle = 2 * time.Minute
 	}
 	return k
@@ -47,20 +51,22 @@ func (k *Keyed) Allow(key string) bool {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if now.Sub(k.sweptAt) > k.idle {
-		for key, b := range k.buckets {
-			if now.Sub(b.seen) > k.idle {
-				delete(k.buckets, key)
-			}
+	if since := now.Sub(k.rotatedAt); since > k.idle {
+		k.prev, k.cur = k.cur, make(map[string]*bucket, len(k.cur))
+		if since > 2*k.idle {
+			k.prev = nil // the current generation is as stale as the previous
 		}
-		k.sweptAt = now
+		k.rotatedAt = now
 	}
-	b := k.buckets[key]
+	b := k.cur[key]
 	if b == nil {
-		b = &bucket{lim: rate.NewLimiter(k.limit, k.burst)}
-		k.buckets[key] = b
+		if b = k.prev[key]; b != nil {
+			delete(k.prev, key)
+		} else {
+			b = &bucket{lim: rate.NewLimiter(k.limit, k.burst)}
+		}
+		k.cur[key] = b
 	}
-	b.seen = now
 	return b.lim.AllowN(now, 1)
 }
 
@@ -68,7 +74,7 @@ func (k *Keyed) Allow(key string) bool {
 func (k *Keyed) Len() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return len(k.buckets)
+	return len(k.cur) + len(k.prev)
 }
 
 // PhoneKey reduces a phone number as a carrier wrote it to its digits, so
