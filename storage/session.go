@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -71,16 +72,38 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 	return sess, err
 }
 
-// DeleteSessionsBefore removes old sessions.
+// sweepChunk bounds the rows one sweep transaction looks at. The table has
+// no index on updated_at (every hop would pay to move its entry), so one
+// DELETE over the whole table held the writer, and every caller's write,
+// for as long as a scan of every stored session took.
+const sweepChunk = 1000
+
+// DeleteSessionsBefore removes sessions last updated before t, a range of
+// rowids at a time, each in a transaction of its own: the writer is never
+// held up for more than one chunk's scan.
 func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
-	var n int64
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM ussd_sessions WHERE updated_at < ?`, fmtTime(t))
-		if err != nil {
-			return err
+	var lo, hi int64
+	if err := s.db.r.QueryRowContext(ctx, `SELECT IFNULL(MIN(rowid), 0), IFNULL(MAX(rowid), -1) FROM ussd_sessions`).Scan(&lo, &hi); err != nil {
+		return 0, fmt.Errorf("sweep ussd sessions: %w", err)
+	}
+	before := fmtTime(t)
+	var total int64
+	for from := lo; from <= hi; from += sweepChunk {
+		if err := ctx.Err(); err != nil {
+			return total, err
 		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return n, err
+		err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM ussd_sessions WHERE rowid >= ? AND rowid < ? AND updated_at < ?`, from, from+sweepChunk, before)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			total += n
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sweep ussd sessions: %w", err)
+		}
+	}
+	return total, nil
 }
