@@ -105,4 +105,8 @@ func TestErrorHelpers(t *testing.T) {
 	if domain.ErrorCode(nil) != "" {
 		t.Fatal("nil has no code")
 	}
+	// Every USSD hop asks for the code of a nil error, twice.
+	if n := testing.AllocsPerRun(100, func() { domain.ErrorCode(nil) }); n != 0 {
+		t.Fatalf("ErrorCode(nil) allocates %v times", n)
+	}
 }
