@@ -42,8 +42,22 @@ const claimQuery = `SELECT id FROM messages INDEXED BY messages_queued
 
 // ClaimNext marks the oldest due queued message sending, counting the
 // attempt, before any carrier is called.
+//
+// An idle sender asks every second; it looks on the read pool first, and
+// the claim itself, a write, happens only when something is due. A write
+// that is not a session save makes the batch it lands in commit with an
+// fsync, and an idle poll in a batch of USSD session saves held every hop
+// in it up for one.
 func (o *Outbox) ClaimNext(ctx context.Context, provider string) (*domain.Message, error) {
 	now := fmtTime(o.db.now())
+	if _, inTx := ctx.Value(txKey{o.db}).(*sql.Tx); !inTx {
+		var due bool
+		if err := o.db.r.QueryRowContext(ctx, `SELECT EXISTS (`+claimQuery+`)`, now).Scan(&due); err != nil {
+			return nil, fmt.Errorf("look for due outbound messages: %w", err)
+		} else if !due {
+			return nil, domain.Errorf(domain.ENOTFOUND, "no message is due")
+		}
+	}
 	var m *domain.Message
 	err := o.db.write(ctx, func(tx *sql.Tx) error {
 		var err error

@@ -52,8 +52,12 @@ func TestOutboxLifecycle(t *testing.T) {
 	if got, err := o.ClaimNext(ctx, "twilio"); err != nil || got.ID != b.ID {
 		t.Fatalf("second claim = %v, %v; want message %d", got, err, b.ID)
 	}
+	batches, _ := db.WriteStats()
 	if _, err := o.ClaimNext(ctx, "twilio"); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("claim on an empty outbox: %v, want ENOTFOUND", err)
+	}
+	if after, _ := db.WriteStats(); after != batches {
+		t.Fatalf("a claim with nothing due made %d write(s): an idle poll must not reach the writer", after-batches)
 	}
 
 	// a sent, b retried later
