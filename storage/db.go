@@ -44,9 +44,13 @@ type DB struct {
 	ckptWake   chan struct{} // a commit added to the WAL
 	ckptDone   chan struct{}
 	closeOnce  sync.Once
-	relaxedNow bool // the write connection runs synchronous=NORMAL; writer goroutine only
 	batches    atomic.Int64
 	jobCount   atomic.Int64
+	wal        *os.File // the WAL, opened to fsync it; syncer goroutine only
+	// syncWAL makes the commits so far durable; tests replace it.
+	syncWAL    func() error
+	syncq      chan []*writeJob // committed durable jobs, for the syncer
+	syncerDone chan struct{}
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time
@@ -54,15 +58,28 @@ type DB struct {
 	Languages []string
 }
 
+// Kinds of connection, for dsn.
+const (
+	connWriter = iota // the writer's: commits, and DB.syncWAL makes them durable
+	connReader        // the read pool's
+	connOther         // checkpoints and backups
+)
+
 // dsn puts the pragmas in the connection string so every pooled connection
-// gets them. synchronous=FULL: a callback is acknowledged only after its data
-// would survive a power cut, not just a process crash.
-func dsn(path string, readonly bool) string {
+// gets them. The writer's connection runs synchronous=NORMAL and the writer
+// fsyncs the WAL itself after a commit that needs it (see runBatch); the
+// others run FULL, so a checkpoint syncs what it copies.
+func dsn(path string, kind int) string {
+	readonly := kind == connReader
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "synchronous(FULL)")
+	if kind == connWriter {
+		q.Add("_pragma", "synchronous(NORMAL)")
+	} else {
+		q.Add("_pragma", "synchronous(FULL)")
+	}
 	// Each caller in a group commit runs in a savepoint; keep the
 	// savepoint journals in memory, not in temporary files.
 	q.Add("_pragma", "temp_store(MEMORY)")
@@ -89,25 +106,28 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	w := openCached(dsn(path, false), true)
+	w := openCached(dsn(path, connWriter), true)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	db := &DB{path: path, w: w, Now: time.Now, Languages: []string{"en", "hi"}}
+	db.syncWAL = db.fsyncWAL
 	if err := db.Migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r := openCached(dsn(path, true), false)
+	r := openCached(dsn(path, connReader), false)
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
-	db.ckpt = openCached(dsn(path, false), true)
+	db.ckpt = openCached(dsn(path, connOther), true)
 	db.ckpt.SetMaxOpenConns(1)
 	db.jobs, db.closing, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
 	db.ckptWake, db.ckptDone = make(chan struct{}, 1), make(chan struct{})
+	db.syncq, db.syncerDone = make(chan []*writeJob, 64), make(chan struct{})
 	go db.writer()
+	go db.syncer()
 	go db.checkpointer()
 	return db, nil
 }
@@ -119,6 +139,7 @@ func (db *DB) Close() error {
 		if db.closing != nil {
 			close(db.closing)
 			<-db.writerDone
+			<-db.syncerDone
 			<-db.ckptDone
 		}
 	})
@@ -130,6 +151,9 @@ func (db *DB) Close() error {
 		errs = append(errs, db.r.Close())
 	}
 	errs = append(errs, db.w.Close())
+	if db.wal != nil {
+		errs = append(errs, db.wal.Close())
+	}
 	return errors.Join(errs...)
 }
 
@@ -260,8 +284,8 @@ func (db *DB) writeOne(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // writeRelaxed is write for state whose loss in a power cut (not a process
-// crash) is acceptable: a batch of only relaxed writes commits without
-// waiting for the disk, and the next synced commit makes it durable too.
+// crash) is acceptable: it is answered as soon as its batch commits, never
+// after the WAL's fsync, and the next synced commit makes it durable too.
 // A USSD session lives three minutes; its caller can redial.
 //
 // Relaxed writes are single statements (writeOne's rule): the only one is
@@ -327,9 +351,13 @@ func nested(tx *sql.Tx, fn func(tx *sql.Tx) error) error {
 	return err
 }
 
-// writer is the single goroutine that owns the write connection.
+// writer is the single goroutine that owns the write connection. It runs
+// each job as soon as it takes it, inside the batch's open transaction,
+// and commits when no more are coming: the jobs' statements run while the
+// batch waits for company, not after.
 func (db *DB) writer() {
 	defer close(db.writerDone)
+	defer close(db.syncq) // after the last batch: the syncer answers what it holds and stops
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	last := 0
@@ -340,17 +368,18 @@ func (db *DB) writer() {
 		case <-db.closing:
 			return
 		}
-		batch := append(make([]*writeJob, 0, 16), first)
+		b := &batch{db: db}
+		b.run(first)
 		// Let the goroutines that are running (handlers a moment away from
 		// their own write) run first and join this batch: a commit costs
 		// the same for one write as for fifteen. When nothing else is
 		// runnable this returns at once.
 		runtime.Gosched()
 	drain:
-		for len(batch) < maxBatch {
+		for len(b.jobs) < maxBatch {
 			select {
 			case j := <-db.jobs:
-				batch = append(batch, j)
+				b.run(j)
 			default:
 				break drain
 			}
@@ -360,22 +389,23 @@ func (db *DB) writer() {
 		// append, COMMIT) costs the same CPU for two writes as for
 		// twenty, and at a few thousand hops a second the batches were
 		// of two to five. A lone caller, whose last commit was its own,
-		// never waits.
-		if last > 1 && len(batch) < lingerBatch {
+		// never waits, and no batch waits to grow past the last one: with
+		// sixteen callers, once all sixteen are in, nobody else is coming.
+		if want := min(lingerBatch, last); len(b.jobs) < want {
 			linger.Reset(lingerFor)
 		wait:
-			for len(batch) < lingerBatch {
+			for len(b.jobs) < want {
 				select {
 				case j := <-db.jobs:
-					batch = append(batch, j)
+					b.run(j)
 				case <-linger.C:
 					break wait
 				}
 			}
 			linger.Stop()
 		}
-		last = len(batch)
-		db.runBatch(batch)
+		last = len(b.jobs)
+		b.commit()
 	}
 }
 
@@ -443,83 +473,171 @@ const (
 // factor.
 func (db *DB) WriteStats() (batches, jobs int64) { return db.batches.Load(), db.jobCount.Load() }
 
-func (db *DB) runBatch(batch []*writeJob) {
+// batch is the write transaction the writer has open and the jobs it has
+// run in it, in order.
+type batch struct {
+	db   *DB
+	tx   *sql.Tx     // nil until a job needs it, and after a rollback
+	jobs []*writeJob // every job taken, answered at commit
+	errs []error     // each job's outcome so far
+	in   []int       // the jobs whose changes tx holds
+}
+
+// run runs j in the batch's transaction. A job whose changes tx holds no
+// others' can fail without a savepoint (the whole transaction is rolled
+// back); after others, a job of more than one statement runs in a savepoint
+// of its own, so its failure undoes only its own changes.
+func (b *batch) run(j *writeJob) {
+	i := len(b.jobs)
+	b.jobs, b.errs = append(b.jobs, j), append(b.errs, nil)
+	if err := j.ctx.Err(); err != nil {
+		b.errs[i] = err
+		return
+	}
+	if b.tx == nil {
+		tx, err := b.db.w.BeginTx(context.Background(), nil)
+		if err != nil {
+			b.errs[i] = fmt.Errorf("begin: %w", err)
+			return
+		}
+		b.tx = tx
+	}
+	savepoint := len(b.in) > 0 && !j.one
+	if savepoint {
+		if _, err := b.tx.Exec("SAVEPOINT job"); err != nil {
+			b.errs[i] = err
+			return
+		}
+	}
+	err := runJob(j, b.tx)
+	b.errs[i] = err
+	switch {
+	case err == nil && savepoint:
+		if _, err := b.tx.Exec("RELEASE job"); err != nil {
+			b.in = append(b.in, i)
+			b.abort(fmt.Errorf("release savepoint: %w", err))
+			return
+		}
+		b.in = append(b.in, i)
+	case err == nil:
+		b.in = append(b.in, i)
+	case savepoint:
+		if _, err := b.tx.Exec("ROLLBACK TO job"); err != nil {
+			b.abort(fmt.Errorf("rollback to savepoint: %w", err))
+		} else if _, err := b.tx.Exec("RELEASE job"); err != nil {
+			b.abort(fmt.Errorf("release savepoint: %w", err))
+		}
+	case len(b.in) == 0:
+		// Nothing else is in the transaction: roll it all back.
+		b.tx.Rollback()
+		b.tx = nil
+	}
+	// Otherwise j was one statement, which SQLite undid by itself.
+}
+
+// abort rolls back a transaction that can no longer be used, failing every
+// job whose changes it held; later jobs start a new one.
+func (b *batch) abort(err error) {
+	b.tx.Rollback()
+	b.tx = nil
+	for _, i := range b.in {
+		b.errs[i] = err
+	}
+	b.in = b.in[:0]
+}
+
+// commit commits the batch and answers its jobs. The write connection runs
+// synchronous=NORMAL, so a commit reaches the WAL without an fsync: it
+// survives a crash of the process, and relaxed jobs (USSD session state)
+// are answered then. The other jobs go to the syncer, which fsyncs the WAL
+// and answers them after it: that sync is all synchronous=FULL adds in WAL
+// mode ("an additional sync operation of the WAL file happens after each
+// transaction commit", SQLite's documentation). Meanwhile the writer goes
+// on with the next batch: session saves never wait for another caller's
+// fsync, a sync can cover several commits, and the transaction can stay
+// open across the linger, which a change of synchronous mode (refused
+// inside a transaction) would not allow.
+func (b *batch) commit() {
+	db := b.db
 	db.batches.Add(1)
-	db.jobCount.Add(int64(len(batch)))
-	errs := make([]error, len(batch))
-	finish := func(commitErr error) {
-		for i, j := range batch {
-			if errs[i] == nil && commitErr != nil {
-				errs[i] = commitErr
+	db.jobCount.Add(int64(len(b.jobs)))
+	var durable []*writeJob
+	if b.tx != nil {
+		if err := b.tx.Commit(); err != nil {
+			for _, i := range b.in {
+				b.errs[i] = fmt.Errorf("commit: %w", err)
 			}
-			j.done <- errs[i]
-		}
-	}
-	relaxed := true
-	for _, j := range batch {
-		relaxed = relaxed && j.relaxed
-	}
-	if relaxed != db.relaxedNow {
-		mode := "FULL"
-		if relaxed {
-			mode = "NORMAL"
-		}
-		if _, err := db.w.Exec("PRAGMA synchronous = " + mode); err != nil {
-			finish(fmt.Errorf("set synchronous %s: %w", mode, err))
-			return
-		}
-		db.relaxedNow = relaxed
-	}
-	tx, err := db.w.BeginTx(context.Background(), nil)
-	if err != nil {
-		finish(fmt.Errorf("begin: %w", err))
-		return
-	}
-	single := len(batch) == 1
-	for i, j := range batch {
-		if err := j.ctx.Err(); err != nil {
-			errs[i] = err
-			continue
-		}
-		savepoint := !single && !j.one
-		if savepoint {
-			if _, err := tx.Exec("SAVEPOINT job"); err != nil {
-				errs[i] = err
-				continue
+		} else {
+			for _, i := range b.in {
+				if !b.jobs[i].relaxed {
+					durable = append(durable, b.jobs[i])
+					b.jobs[i] = nil // answered by the syncer
+				}
 			}
 		}
-		errs[i] = runJob(j, tx)
-		if !savepoint {
-			continue
+		select {
+		case db.ckptWake <- struct{}{}:
+		default:
 		}
-		if errs[i] != nil {
-			if _, err := tx.Exec("ROLLBACK TO job"); err != nil {
-				// The transaction is unusable: fail everyone.
-				tx.Rollback()
-				finish(fmt.Errorf("rollback to savepoint: %w", err))
-				return
+	}
+	for i, j := range b.jobs {
+		if j != nil {
+			j.done <- b.errs[i]
+		}
+	}
+	if len(durable) > 0 {
+		db.syncq <- durable
+	}
+}
+
+// syncer fsyncs the WAL for committed durable jobs and answers them. Jobs
+// of every batch that committed while it synced share its next fsync.
+func (db *DB) syncer() {
+	defer close(db.syncerDone)
+	for jobs := range db.syncq {
+	more:
+		for {
+			select {
+			case js, ok := <-db.syncq:
+				if !ok {
+					break more
+				}
+				jobs = append(jobs, js...)
+			default:
+				break more
 			}
 		}
-		if _, err := tx.Exec("RELEASE job"); err != nil {
-			tx.Rollback()
-			finish(fmt.Errorf("release savepoint: %w", err))
-			return
+		err := db.syncWAL()
+		for _, j := range jobs {
+			j.done <- err
 		}
 	}
-	if single && errs[0] != nil {
-		tx.Rollback()
-		finish(nil)
-		return
+}
+
+// fsyncWAL fsyncs the WAL file, through a descriptor of the writer's own:
+// fsync makes durable whatever was written to the file, by any descriptor.
+// The file is opened again if SQLite has replaced it.
+func (db *DB) fsyncWAL() error {
+	name := db.path + "-wal"
+	if db.wal != nil {
+		a, err1 := db.wal.Stat()
+		b, err2 := os.Stat(name)
+		if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+			db.wal.Close()
+			db.wal = nil
+		}
 	}
-	if err := tx.Commit(); err != nil {
-		finish(fmt.Errorf("commit: %w", err))
-		return
+	if db.wal == nil {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("open the WAL to sync it: %w", err)
+		}
+		db.wal = f
 	}
-	finish(nil)
-	select {
-	case db.ckptWake <- struct{}{}:
-	default:
+	if err := db.wal.Sync(); err != nil {
+		return fmt.Errorf("sync the WAL: %w", err)
 	}
+	return nil
 }
 
 // runJob runs one caller's fn, turning a panic into an error so one bad
@@ -549,7 +667,7 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 	}
 	// A connection of its own: the read pool is query_only, and the write
 	// connection must stay free for callbacks while the copy runs.
-	c, err := sql.Open("sqlite", dsn(db.path, false))
+	c, err := sql.Open("sqlite", dsn(db.path, connOther))
 	if err != nil {
 		return err
 	}

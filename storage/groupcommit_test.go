@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -135,28 +136,123 @@ func TestAtomically(t *testing.T) {
 	}
 }
 
-// A batch with any durable write commits with synchronous=FULL; a batch of
-// only relaxed (session) writes with NORMAL.
-func TestRelaxedOnlyWhenEveryWriteIs(t *testing.T) {
+// A durable write is answered only after the WAL is fsynced; a relaxed
+// (session) write in the same batch is answered at the commit, without
+// waiting for that fsync, the writer commits later batches meanwhile, and
+// a batch of only relaxed writes syncs nothing.
+func TestDurableWritesWaitForTheSync(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	mode := func() int {
-		var n int
-		if err := db.write(ctx, func(tx *sql.Tx) error { return tx.QueryRow("PRAGMA synchronous").Scan(&n) }); err != nil {
+	var syncs atomic.Int32
+	release := make(chan struct{})
+	db.syncWAL = func() error {
+		syncs.Add(1)
+		<-release
+		return nil
+	}
+	insert := func(phone string) func(tx *sql.Tx) error {
+		return func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES (?, 'x')`, phone)
+			return err
+		}
+	}
+	// Hold the writer in a job so that the next two share a batch.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go db.writeRelaxed(ctx, func(tx *sql.Tx) error { close(held); <-hold; return nil })
+	<-held
+	durable, relaxed := make(chan error, 1), make(chan error, 1)
+	go func() { durable <- db.write(ctx, insert("+919800000001")) }()
+	go func() { relaxed <- db.writeRelaxed(ctx, insert("+919800000002")) }()
+	time.Sleep(20 * time.Millisecond) // both are queued behind the held job
+	close(hold)
+	select {
+	case err := <-relaxed:
+		if err != nil {
 			t.Fatal(err)
 		}
-		return n
+	case <-time.After(5 * time.Second):
+		t.Fatal("a relaxed write waited for the WAL's fsync")
 	}
-	noop := func(tx *sql.Tx) error { return nil }
-	if err := db.writeRelaxed(ctx, noop); err != nil {
+	select {
+	case err := <-durable:
+		t.Fatalf("a durable write was answered before the WAL was synced (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// While that fsync is under way the writer goes on: a later batch
+	// commits and is answered.
+	later := make(chan error, 1)
+	go func() { later <- db.writeRelaxed(ctx, insert("+919800000004")) }()
+	select {
+	case err := <-later:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the writer waited for another batch's fsync")
+	}
+	close(release)
+	if err := <-durable; err != nil {
 		t.Fatal(err)
 	}
-	if !db.relaxedNow {
-		t.Fatal("a batch of one relaxed write did not relax")
+	if n := syncs.Load(); n != 1 {
+		t.Fatalf("%d syncs for one batch with a durable write, want 1", n)
 	}
-	if got := mode(); got != 2 { // 2 = FULL: the check itself is a durable write
-		t.Fatalf("synchronous during a durable write = %d, want 2 (FULL)", got)
+	if err := db.writeRelaxed(ctx, insert("+919800000003")); err != nil {
+		t.Fatal(err)
 	}
+	if n := syncs.Load(); n != 1 {
+		t.Fatalf("a batch of only relaxed writes synced the WAL (%d syncs)", n)
+	}
+	// The writer's connection never switches modes: NORMAL, with the
+	// fsync done by the writer itself.
+	var mode int
+	if err := db.write(ctx, func(tx *sql.Tx) error { return tx.QueryRow("PRAGMA synchronous").Scan(&mode) }); err != nil {
+		t.Fatal(err)
+	}
+	if mode != 1 {
+		t.Fatalf("writer's synchronous = %d, want 1 (NORMAL)", mode)
+	}
+}
+
+// The real sync opens the WAL and fsyncs it, and finds the file again if it
+// was replaced.
+func TestFsyncWAL(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	if err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES ('+919800000001', 'x')`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if db.wal == nil {
+		t.Fatal("a durable write did not open the WAL to sync it")
+	}
+	first := db.wal
+	if err := db.fsyncWAL(); err != nil || db.wal != first {
+		t.Fatalf("second sync: %v, reopened %v", err, db.wal != first)
+	}
+	// A descriptor of another file (as after SQLite had replaced the WAL)
+	// is noticed, not synced in its place. The writer is idle here.
+	other, err := os.Create(filepath.Join(t.TempDir(), "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.wal = other
+	if err := db.fsyncWAL(); err != nil {
+		t.Fatal(err)
+	}
+	if db.wal == other {
+		t.Fatal("synced a file that is not the WAL")
+	}
+	if a, _ := db.wal.Stat(); a == nil || !sameAs(a, db.Path()+"-wal") {
+		t.Fatal("reopened something other than the WAL")
+	}
+}
+
+func sameAs(fi os.FileInfo, name string) bool {
+	b, err := os.Stat(name)
+	return err == nil && os.SameFile(fi, b)
 }
 
 // With the background checkpointer copying pages and readers reading all
