@@ -67,7 +67,7 @@ const (
 
 // dsn puts the pragmas in the connection string so every pooled connection
 // gets them. The writer's connection runs synchronous=NORMAL and the writer
-// fsyncs the WAL itself after a commit that needs it (see runBatch); the
+// fsyncs the WAL itself after a commit that needs it (see batch.commit); the
 // others run FULL, so a checkpoint syncs what it copies.
 func dsn(path string, kind int) string {
 	readonly := kind == connReader
