@@ -19,7 +19,7 @@ import (
 // few hundred thousand phones).
 type Keyed struct {
 	mu        sync.Mutex
-	cur, prev map[string]*bucket
+	cur, prev map[string]*rate.Limiter
 	limit     rate.Limit
 	burst     int
 	idle      time.Duration
@@ -27,12 +27,10 @@ type Keyed struct {
 	rotatedAt time.Time
 }
 
-type bucket struct{ lim *rate.Limiter }
-
 // PerMinute allows n requests a minute per key, with bursts of up to n.
 // n <= 0 means unlimited (Allow always true).
 func PerMinute(n int) *Keyed {
-	k := &Keyed{cur: map[string]*bucket{}, burst: n, now: time.Now}
+	k := &Keyed{cur: map[string]*rate.Limiter{}, burst: n, now: time.Now}
 	if n > 0 {
 		k.limit = rate.Limit(float64(n) / 60)
 		// A bucket is dropped at least one idle period after its last use,
@@ -52,7 +50,7 @@ func (k *Keyed) Allow(key string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if since := now.Sub(k.rotatedAt); since > k.idle {
-		k.prev, k.cur = k.cur, make(map[string]*bucket, len(k.cur))
+		k.prev, k.cur = k.cur, make(map[string]*rate.Limiter, len(k.cur))
 		if since > 2*k.idle {
 			k.prev = nil // the current generation is as stale as the previous
 		}
@@ -63,11 +61,11 @@ func (k *Keyed) Allow(key string) bool {
 		if b = k.prev[key]; b != nil {
 			delete(k.prev, key)
 		} else {
-			b = &bucket{lim: rate.NewLimiter(k.limit, k.burst)}
+			b = rate.NewLimiter(k.limit, k.burst)
 		}
 		k.cur[key] = b
 	}
-	return b.lim.AllowN(now, 1)
+	return b.AllowN(now, 1)
 }
 
 // Len is the number of keys tracked, for tests and metrics.
