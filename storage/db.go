@@ -296,7 +296,7 @@ func (db *DB) writeRelaxed(ctx context.Context, fn func(tx *sql.Tx) error) error
 
 func (db *DB) submit(job *writeJob) error {
 	ctx := job.ctx
-	if tx, ok := ctx.Value(txKey{db}).(*sql.Tx); ok {
+	if tx := db.txOf(ctx); tx != nil {
 		if job.one {
 			return job.fn(tx)
 		}
@@ -320,6 +320,13 @@ var _ domain.Atomic = (*DB)(nil)
 
 // txKey marks a context that runs inside one of db's write transactions.
 type txKey struct{ db *DB }
+
+// txOf returns the write transaction ctx runs inside (see Atomically), or
+// nil.
+func (db *DB) txOf(ctx context.Context) *sql.Tx {
+	tx, _ := ctx.Value(txKey{db}).(*sql.Tx)
+	return tx
+}
 
 // Atomically runs fn as one write: every service call fn makes with the ctx
 // it is given joins the same transaction, so they commit together (after
@@ -513,16 +520,16 @@ func (b *batch) run(j *writeJob) {
 	}
 	err := runJob(j, b.tx)
 	b.errs[i] = err
-	switch {
-	case err == nil && savepoint:
-		if _, err := b.tx.Exec("RELEASE job"); err != nil {
-			b.in = append(b.in, i)
-			b.abort(fmt.Errorf("release savepoint: %w", err))
-			return
+	if err == nil {
+		b.in = append(b.in, i)
+		if savepoint {
+			if _, err := b.tx.Exec("RELEASE job"); err != nil {
+				b.abort(fmt.Errorf("release savepoint: %w", err))
+			}
 		}
-		b.in = append(b.in, i)
-	case err == nil:
-		b.in = append(b.in, i)
+		return
+	}
+	switch {
 	case savepoint:
 		if _, err := b.tx.Exec("ROLLBACK TO job"); err != nil {
 			b.abort(fmt.Errorf("rollback to savepoint: %w", err))

@@ -50,7 +50,7 @@ const claimQuery = `SELECT id FROM messages INDEXED BY messages_queued
 // in it up for one.
 func (o *Outbox) ClaimNext(ctx context.Context, provider string) (*domain.Message, error) {
 	now := fmtTime(o.db.now())
-	if _, inTx := ctx.Value(txKey{o.db}).(*sql.Tx); !inTx {
+	if o.db.txOf(ctx) == nil {
 		var due bool
 		if err := o.db.r.QueryRowContext(ctx, `SELECT EXISTS (`+claimQuery+`)`, now).Scan(&due); err != nil {
 			return nil, fmt.Errorf("look for due outbound messages: %w", err)
