@@ -150,29 +150,16 @@ func TestDurableWritesWaitForTheSync(t *testing.T) {
 		<-release
 		return nil
 	}
-	insert := func(phone string) func(tx *sql.Tx) error {
-		return func(tx *sql.Tx) error {
-			_, err := tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES (?, 'x')`, phone)
-			return err
-		}
-	}
 	// Hold the writer in a job so that the next two share a batch.
 	hold, held := make(chan struct{}), make(chan struct{})
 	go db.writeRelaxed(ctx, func(tx *sql.Tx) error { close(held); <-hold; return nil })
 	<-held
 	durable, relaxed := make(chan error, 1), make(chan error, 1)
-	go func() { durable <- db.write(ctx, insert("+919800000001")) }()
-	go func() { relaxed <- db.writeRelaxed(ctx, insert("+919800000002")) }()
+	go func() { durable <- db.write(ctx, insertOptOut("+919800000001")) }()
+	go func() { relaxed <- db.writeRelaxed(ctx, insertOptOut("+919800000002")) }()
 	time.Sleep(20 * time.Millisecond) // both are queued behind the held job
 	close(hold)
-	select {
-	case err := <-relaxed:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("a relaxed write waited for the WAL's fsync")
-	}
+	answered(t, relaxed, "a relaxed write waited for the WAL's fsync")
 	select {
 	case err := <-durable:
 		t.Fatalf("a durable write was answered before the WAL was synced (err %v)", err)
@@ -181,15 +168,8 @@ func TestDurableWritesWaitForTheSync(t *testing.T) {
 	// While that fsync is under way the writer goes on: a later batch
 	// commits and is answered.
 	later := make(chan error, 1)
-	go func() { later <- db.writeRelaxed(ctx, insert("+919800000004")) }()
-	select {
-	case err := <-later:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the writer waited for another batch's fsync")
-	}
+	go func() { later <- db.writeRelaxed(ctx, insertOptOut("+919800000004")) }()
+	answered(t, later, "the writer waited for another batch's fsync")
 	close(release)
 	if err := <-durable; err != nil {
 		t.Fatal(err)
@@ -197,7 +177,7 @@ func TestDurableWritesWaitForTheSync(t *testing.T) {
 	if n := syncs.Load(); n != 1 {
 		t.Fatalf("%d syncs for one batch with a durable write, want 1", n)
 	}
-	if err := db.writeRelaxed(ctx, insert("+919800000003")); err != nil {
+	if err := db.writeRelaxed(ctx, insertOptOut("+919800000003")); err != nil {
 		t.Fatal(err)
 	}
 	if n := syncs.Load(); n != 1 {
@@ -214,15 +194,34 @@ func TestDurableWritesWaitForTheSync(t *testing.T) {
 	}
 }
 
+// insertOptOut is a one-row write.
+func insertOptOut(phone string) func(tx *sql.Tx) error {
+	return func(tx *sql.Tx) error {
+		_, err := tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES (?, 'x')`, phone)
+		return err
+	}
+}
+
+// answered fails the test unless a write's outcome arrives on ch, nil,
+// within five seconds.
+func answered(t *testing.T, ch <-chan error, waited string) {
+	t.Helper()
+	select {
+	case err := <-ch:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal(waited)
+	}
+}
+
 // The real sync opens the WAL and fsyncs it, and finds the file again if it
 // was replaced.
 func TestFsyncWAL(t *testing.T) {
 	db := openTest(t)
 	ctx := context.Background()
-	if err := db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES ('+919800000001', 'x')`)
-		return err
-	}); err != nil {
+	if err := db.write(ctx, insertOptOut("+919800000001")); err != nil {
 		t.Fatal(err)
 	}
 	if db.wal == nil {
