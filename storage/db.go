@@ -51,6 +51,7 @@ type DB struct {
 	syncWAL    func() error
 	syncq      chan []*writeJob // committed durable jobs, for the syncer
 	syncerDone chan struct{}
+	sessionIdx sessionIndex // see SessionStore
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time

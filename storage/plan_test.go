@@ -21,7 +21,6 @@ func TestHotQueriesUseTheirIndexes(t *testing.T) {
 		{claimQuery, "messages_queued", false},
 		{`SELECT ` + messageCols + unhandled + ` ORDER BY id LIMIT ?`, "messages_unhandled", false},
 		{`SELECT id FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, "sqlite_autoindex_messages_1", false},
-		{`SELECT id, phone, state, ended, updated_at FROM ussd_sessions WHERE phone = ? AND ended = 0 AND updated_at > ? ORDER BY updated_at DESC LIMIT 1`, "ussd_sessions_phone", true},
 	}
 	for _, c := range cases {
 		args := make([]any, strings.Count(c.query, "?"))

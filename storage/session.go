@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -15,10 +17,127 @@ var _ domain.SessionStore = (*SessionStore)(nil)
 // SessionStore persists USSD sessions. Every hop's state is written before
 // the carrier is answered; the engine keeps live sessions decoded itself, so
 // reads here are for a session's first hop and after a restart.
+//
+// A carrier's session id and a phone number are random keys. As SQLite
+// indexes each new session put an entry on a page of its own in each, two
+// more pages for the WAL and the checkpoint than its row, and made a session
+// save three to four times the cost of an append on the one writer. The
+// table is keyed instead by a number given in order (k), so a new session's
+// row lands beside the last one; the two lookups are maps in memory, built
+// from the table when the database is first used (about 120 bytes a stored
+// session). Only one process may write a database's sessions: the server.
 type SessionStore struct{ db *DB }
 
-// NewSessionStore returns the session store on db.
+// NewSessionStore returns the session store on db. Every store on one DB
+// shares one index.
 func NewSessionStore(db *DB) *SessionStore { return &SessionStore{db: db} }
+
+// sessionIndex finds a session's key by its carrier id, and a phone's last
+// saved session.
+type sessionIndex struct {
+	once    sync.Once
+	err     error
+	mu      sync.Mutex
+	byID    map[string]int64
+	byPhone map[string]int64
+	next    int64 // the key a new session gets
+}
+
+// sessions returns db's session index, reading it from the table the first
+// time (not under any one caller's context: a cancelled first caller would
+// leave the index unread for good).
+func (db *DB) sessions() (*sessionIndex, error) {
+	idx := &db.sessionIdx
+	idx.once.Do(func() { idx.err = idx.load(context.Background(), db.r) })
+	return idx, idx.err
+}
+
+// load reads every stored session's key. A phone's last saved session is the
+// one updated last (updated_at sorts as text).
+func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
+	idx.byID, idx.byPhone, idx.next = make(map[string]int64), make(map[string]int64), 1
+	rows, err := r.QueryContext(ctx, `SELECT k, id, phone, updated_at FROM ussd_sessions ORDER BY k`)
+	if err != nil {
+		return fmt.Errorf("read ussd session keys: %w", err)
+	}
+	defer rows.Close()
+	latest := make(map[string]string) // phone -> updated_at of byPhone's session
+	for rows.Next() {
+		var k int64
+		var id, phone, at string
+		if err := rows.Scan(&k, &id, &phone, &at); err != nil {
+			return fmt.Errorf("read ussd session keys: %w", err)
+		}
+		idx.byID[id] = k // the last row of an id is the one saves reach
+		if at >= latest[phone] {
+			idx.byPhone[phone], latest[phone] = k, at
+		}
+		idx.next = k + 1
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read ussd session keys: %w", err)
+	}
+	return nil
+}
+
+// key returns id's key, giving a new one to an id not seen before.
+func (idx *sessionIndex) key(id string) int64 {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	k, ok := idx.byID[id]
+	if !ok {
+		k = idx.next
+		idx.next++
+		idx.byID[strings.Clone(id)] = k
+	}
+	return k
+}
+
+func (idx *sessionIndex) lookup(id string) (int64, bool) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	k, ok := idx.byID[id]
+	return k, ok
+}
+
+// saved records k as phone's last saved session.
+func (idx *sessionIndex) saved(phone string, k int64) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if _, ok := idx.byPhone[phone]; ok {
+		idx.byPhone[phone] = k
+	} else {
+		idx.byPhone[strings.Clone(phone)] = k
+	}
+}
+
+func (idx *sessionIndex) latest(phone string) (int64, bool) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	k, ok := idx.byPhone[phone]
+	return k, ok
+}
+
+// deletedSession is a swept row, to forget.
+type deletedSession struct {
+	k         int64
+	id, phone string
+}
+
+func (idx *sessionIndex) forget(gone []deletedSession) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	for _, d := range gone {
+		if idx.byID[d.id] == d.k {
+			delete(idx.byID, d.id)
+		}
+		if idx.byPhone[d.phone] == d.k {
+			delete(idx.byPhone, d.phone)
+		}
+	}
+}
+
+const sessionCols = `id, phone, state, ended, updated_at`
 
 func scanSession(row scanner) (*domain.USSDSession, error) {
 	var s domain.USSDSession
@@ -32,9 +151,19 @@ func scanSession(row scanner) (*domain.USSDSession, error) {
 
 // SessionByID returns one session.
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSDSession, error) {
-	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT id, phone, state, ended, updated_at FROM ussd_sessions WHERE id = ?`, id))
+	idx, err := s.db.sessions()
+	if err != nil {
+		return nil, err
+	}
+	notFound := domain.Errorf(domain.ENOTFOUND, "ussd session %q not found", id)
+	k, ok := idx.lookup(id)
+	if !ok {
+		return nil, notFound
+	}
+	// A key whose first save failed has no row.
+	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions WHERE k = ? AND id = ?`, k, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "ussd session %q not found", id)
+		return nil, notFound
 	}
 	return sess, err
 }
@@ -42,14 +171,19 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSD
 // SaveSession inserts or replaces a session. A session id is one phone's:
 // saving it for another phone is EINVALID and changes nothing.
 func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession) error {
+	idx, err := s.db.sessions()
+	if err != nil {
+		return err
+	}
 	if sess.UpdatedAt.IsZero() {
 		sess.UpdatedAt = s.db.now()
 	}
-	return s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
+	k := idx.key(sess.ID)
+	err = s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (k) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
 			WHERE ussd_sessions.phone = excluded.phone`,
-			sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
+			k, sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
 		if err != nil {
 			return err
 		}
@@ -60,14 +194,28 @@ func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession
 		}
 		return nil
 	})
+	if err == nil {
+		idx.saved(sess.Phone, k)
+	}
+	return err
 }
 
-// LatestSession returns the phone's latest open session updated after since.
+// LatestSession returns the phone's last saved session if it is open and was
+// updated after since.
 func (s *SessionStore) LatestSession(ctx context.Context, phone string, since time.Time) (*domain.USSDSession, error) {
-	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT id, phone, state, ended, updated_at FROM ussd_sessions
-		WHERE phone = ? AND ended = 0 AND updated_at > ? ORDER BY updated_at DESC LIMIT 1`, phone, fmtTime(since)))
+	idx, err := s.db.sessions()
+	if err != nil {
+		return nil, err
+	}
+	notFound := domain.Errorf(domain.ENOTFOUND, "no open ussd session for %s", domain.MaskPhone(phone))
+	k, ok := idx.latest(phone)
+	if !ok {
+		return nil, notFound
+	}
+	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions
+		WHERE k = ? AND phone = ? AND ended = 0 AND updated_at > ?`, k, phone, fmtTime(since)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, domain.Errorf(domain.ENOTFOUND, "no open ussd session for %s", domain.MaskPhone(phone))
+		return nil, notFound
 	}
 	return sess, err
 }
@@ -79,11 +227,15 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 const sweepChunk = 1000
 
 // DeleteSessionsBefore removes sessions last updated before t, a range of
-// rowids at a time, each in a transaction of its own: the writer is never
-// held up for more than one chunk's scan.
+// keys at a time, each in a transaction of its own: the writer is never held
+// up for more than one chunk's scan.
 func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
+	idx, err := s.db.sessions()
+	if err != nil {
+		return 0, err
+	}
 	var lo, hi int64
-	if err := s.db.r.QueryRowContext(ctx, `SELECT IFNULL(MIN(rowid), 0), IFNULL(MAX(rowid), -1) FROM ussd_sessions`).Scan(&lo, &hi); err != nil {
+	if err := s.db.r.QueryRowContext(ctx, `SELECT IFNULL(MIN(k), 0), IFNULL(MAX(k), -1) FROM ussd_sessions`).Scan(&lo, &hi); err != nil {
 		return 0, fmt.Errorf("sweep ussd sessions: %w", err)
 	}
 	before := fmtTime(t)
@@ -92,18 +244,28 @@ func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (i
 		if err := ctx.Err(); err != nil {
 			return total, err
 		}
-		err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM ussd_sessions WHERE rowid >= ? AND rowid < ? AND updated_at < ?`, from, from+sweepChunk, before)
+		var gone []deletedSession
+		err := s.db.write(ctx, func(tx *sql.Tx) error {
+			gone = gone[:0]
+			rows, err := tx.QueryContext(ctx, `DELETE FROM ussd_sessions WHERE k >= ? AND k < ? AND updated_at < ? RETURNING k, id, phone`, from, from+sweepChunk, before)
 			if err != nil {
 				return err
 			}
-			n, err := res.RowsAffected()
-			total += n
-			return err
+			defer rows.Close()
+			for rows.Next() {
+				var d deletedSession
+				if err := rows.Scan(&d.k, &d.id, &d.phone); err != nil {
+					return err
+				}
+				gone = append(gone, d)
+			}
+			return rows.Err()
 		})
 		if err != nil {
 			return total, fmt.Errorf("sweep ussd sessions: %w", err)
 		}
+		idx.forget(gone)
+		total += int64(len(gone))
 	}
 	return total, nil
 }

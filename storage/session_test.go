@@ -2,7 +2,12 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +56,154 @@ func TestSweepSessionsInChunks(t *testing.T) {
 	}
 	if got, err := ss.DeleteSessionsBefore(ctx, now.Add(time.Hour)); err != nil || got != 0 {
 		t.Fatalf("sweep of an empty table = %d, %v", got, err)
+	}
+}
+
+// Sessions are found by id and by phone after the database is opened again:
+// the index is rebuilt from the table, and new sessions get keys of their own.
+func TestSessionsFoundAfterReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss := NewSessionStore(db)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	save := func(ss *SessionStore, id, phone, state string, at time.Time) {
+		t.Helper()
+		if err := ss.SaveSession(ctx, &domain.USSDSession{ID: id, Phone: phone, State: []byte(state), UpdatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	save(ss, "a2", "+919800000001", `{"n":2}`, now.Add(-time.Minute))
+	save(ss, "b1", "+919800000002", `{"n":3}`, now)
+	save(ss, "a1", "+919800000001", `{"n":1}`, now.Add(-2*time.Minute)) // a later key, an earlier time
+	save(ss, "a1", "+919800000001", `{"n":4}`, now.Add(-2*time.Minute))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ss = NewSessionStore(db)
+	for id, want := range map[string]string{"a1": `{"n":4}`, "a2": `{"n":2}`, "b1": `{"n":3}`} {
+		got, err := ss.SessionByID(ctx, id)
+		if err != nil || string(got.State) != want {
+			t.Fatalf("after reopening, session %s = %v, %v; want state %s", id, got, err, want)
+		}
+	}
+	// The phone's last saved session is the one updated last.
+	if got, err := ss.LatestSession(ctx, "+919800000001", now.Add(-time.Hour)); err != nil || got.ID != "a2" {
+		t.Fatalf("latest session after reopening = %v, %v; want a2", got, err)
+	}
+	// A new session after reopening takes no stored session's key.
+	save(ss, "c1", "+919800000003", `{"n":5}`, now)
+	if got, err := ss.SessionByID(ctx, "b1"); err != nil || string(got.State) != `{"n":3}` {
+		t.Fatalf("b1 after a new session = %v, %v", got, err)
+	}
+	if got, err := ss.SessionByID(ctx, "c1"); err != nil || string(got.State) != `{"n":5}` {
+		t.Fatalf("c1 = %v, %v", got, err)
+	}
+	if _, err := ss.SessionByID(ctx, "nobody"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("unknown session: %v, want ENOTFOUND", err)
+	}
+}
+
+// A session save writes one b-tree, the table's: an index keyed by a
+// carrier's id or a phone number would put each new session's entry on a
+// page of its own.
+func TestSessionTableHasNoIndex(t *testing.T) {
+	db := openTest(t)
+	var n int
+	if err := db.r.QueryRow(`SELECT COUNT(*) FROM pragma_index_list('ussd_sessions')`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Fatalf("ussd_sessions has %d indexes, want none", n)
+	}
+}
+
+// A swept session is forgotten by both lookups, and its id can start again.
+func TestSweptSessionsAreForgotten(t *testing.T) {
+	db := openTest(t)
+	ss := NewSessionStore(db)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	old := &domain.USSDSession{ID: "old", Phone: "+919800000001", State: []byte(`{}`), UpdatedAt: now.Add(-2 * time.Hour)}
+	if err := ss.SaveSession(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := ss.DeleteSessionsBefore(ctx, now.Add(-time.Hour)); err != nil || n != 1 {
+		t.Fatalf("sweep = %d, %v; want 1", n, err)
+	}
+	if _, err := ss.SessionByID(ctx, "old"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("swept session by id: %v, want ENOTFOUND", err)
+	}
+	if _, err := ss.LatestSession(ctx, old.Phone, now.Add(-3*time.Hour)); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("swept session by phone: %v, want ENOTFOUND", err)
+	}
+	// Another phone may now use the id: it is nobody's.
+	again := &domain.USSDSession{ID: "old", Phone: "+919800000002", State: []byte(`{"again":1}`), UpdatedAt: now}
+	if err := ss.SaveSession(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ss.SessionByID(ctx, "old"); err != nil || got.Phone != again.Phone {
+		t.Fatalf("the id saved again = %v, %v", got, err)
+	}
+}
+
+// The migration to keyed sessions keeps every stored session, found by id
+// and by phone.
+func TestSessionKeysMigration(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite", dsn(path, connWriter))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(names)
+	must := func(_ sql.Result, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(raw.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`))
+	for _, name := range names {
+		if strings.HasSuffix(name, "session-keys.sql") {
+			break
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(raw.Exec(string(body)))
+		must(raw.Exec(`INSERT INTO migrations (name, applied_at) VALUES (?, '')`, filepath.Base(name)))
+	}
+	at := fmtTime(time.Now())
+	must(raw.Exec(`INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES ('s1', '+919800000001', '{"n":1}', 0, ?), ('s2', '+919800000002', '{"n":2}', 1, ?)`, at, at))
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ss := NewSessionStore(db)
+	ctx := context.Background()
+	if got, err := ss.SessionByID(ctx, "s2"); err != nil || string(got.State) != `{"n":2}` || !got.Ended {
+		t.Fatalf("s2 after the migration = %+v, %v", got, err)
+	}
+	if got, err := ss.LatestSession(ctx, "+919800000001", time.Now().Add(-time.Hour)); err != nil || got.ID != "s1" {
+		t.Fatalf("latest of s1's phone after the migration = %+v, %v", got, err)
 	}
 }
