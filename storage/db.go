@@ -52,6 +52,7 @@ type DB struct {
 	syncq      chan []*writeJob // committed durable jobs, for the syncer
 	syncerDone chan struct{}
 	sessionIdx sessionIndex // see SessionStore
+	known      knownPhones  // see MemberService.Caller
 
 	// Now is the clock; tests replace it.
 	Now func() time.Time

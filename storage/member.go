@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/karyashala/karyashala/domain"
 )
@@ -57,6 +59,7 @@ func (s *MemberService) CreateMember(ctx context.Context, m *domain.Member) erro
 		return err
 	}
 	now := s.db.now()
+	s.db.known.add(m.Phone)
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
 		if m.WorkshopID != 0 {
 			if err := workshopExists(ctx, tx, m.WorkshopID); err != nil {
@@ -177,6 +180,7 @@ func (s *MemberService) SetLanguage(ctx context.Context, phone, lang string) err
 		return err
 	}
 	now := fmtTime(s.db.now())
+	s.db.known.add(phone)
 	return s.db.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO phone_langs (phone, lang, updated_at) VALUES (?, ?, ?)
 			ON CONFLICT (phone) DO UPDATE SET lang = excluded.lang, updated_at = excluded.updated_at`, phone, lang, now); err != nil {
@@ -196,6 +200,9 @@ func (s *MemberService) Language(ctx context.Context, phone string) (string, err
 // Caller reads the phone's member, if any, and its remembered language in
 // one statement: the language the phone chose, else the member's.
 func (s *MemberService) Caller(ctx context.Context, phone string) (*domain.Member, string, error) {
+	if !s.db.known.mayHave(s.db.r, phone) {
+		return nil, "", nil // neither a member nor a remembered language
+	}
 	var m domain.Member
 	var created, updated, chosen string
 	err := s.db.r.QueryRowContext(ctx, `SELECT COALESCE(m.id, 0), COALESCE(m.phone, ''), COALESCE(m.name, ''), COALESCE(m.lang, ''),
@@ -236,4 +243,77 @@ func exists(ctx context.Context, q queryRower, query string, id int64, what stri
 		return domain.Errorf(domain.ENOTFOUND, "%s %d not found", what, id)
 	}
 	return nil
+}
+
+// knownPhones holds every phone number that may have a member or a
+// remembered language: those stored when it was first used, and every one
+// added since, before its write. Most callers the server has never heard of
+// (a resident's first dial, a load test's random numbers) are then answered
+// without a read, whose transaction on a connection whose page cache every
+// commit elsewhere has emptied was a first hop's largest single cost. A
+// number in the set may have nothing stored (a failed or undone write); that
+// costs a read, never a wrong answer. Only the server writes members.
+type knownPhones struct {
+	once   sync.Once
+	loaded bool // the stored numbers are in m
+	mu     sync.RWMutex
+	m      map[string]struct{}
+}
+
+// add puts phone in the set ahead of a write that may store it.
+func (k *knownPhones) add(phone string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if _, ok := k.m[phone]; ok {
+		return
+	}
+	if k.m == nil {
+		k.m = make(map[string]struct{})
+	}
+	k.m[strings.Clone(phone)] = struct{}{}
+}
+
+// mayHave reports whether phone may have a member or a language stored:
+// true unless it is certainly absent. The first call reads the stored
+// numbers from r; if that fails, every number may be stored.
+func (k *knownPhones) mayHave(r *sql.DB, phone string) bool {
+	k.once.Do(func() { k.load(r) })
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if !k.loaded {
+		return true
+	}
+	_, ok := k.m[phone]
+	return ok
+}
+
+func (k *knownPhones) load(r *sql.DB) {
+	rows, err := r.Query(`SELECT phone FROM members UNION SELECT phone FROM phone_langs`)
+	if err != nil {
+		slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
+		return
+	}
+	defer rows.Close()
+	var stored []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
+			return
+		}
+		stored = append(stored, p)
+	}
+	if err := rows.Err(); err != nil {
+		slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
+		return
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = make(map[string]struct{}, len(stored))
+	}
+	for _, p := range stored {
+		k.m[p] = struct{}{}
+	}
+	k.loaded = true
 }
