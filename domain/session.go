@@ -21,8 +21,8 @@ type SessionStore interface {
 	SessionByID(ctx context.Context, id string) (*USSDSession, error)
 	// SaveSession inserts or replaces a session; it returns once durable.
 	SaveSession(ctx context.Context, s *USSDSession) error
-	// LatestSession returns the phone's last saved session if it has not
-	// ended and was updated after since; ENOTFOUND when not.
+	// LatestSession returns the phone's newest session (the last to start)
+	// if it has not ended and was updated after since; ENOTFOUND when not.
 	LatestSession(ctx context.Context, phone string, since time.Time) (*USSDSession, error)
 	// DeleteSessionsBefore removes sessions last updated before t, returning
 	// how many.

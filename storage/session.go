@@ -32,15 +32,20 @@ type SessionStore struct{ db *DB }
 // shares one index.
 func NewSessionStore(db *DB) *SessionStore { return &SessionStore{db: db} }
 
-// sessionIndex finds a session's key by its carrier id, and a phone's last
-// saved session.
+// sessionIndex finds a session's key by its carrier id, and a phone's
+// newest session: the last to start, whose key is the highest.
 type sessionIndex struct {
 	once    sync.Once
 	err     error
 	mu      sync.Mutex
-	byID    map[string]int64
+	byID    map[string]sessionKey
 	byPhone map[string]int64
 	next    int64 // the key a new session gets
+}
+
+type sessionKey struct {
+	k      int64
+	stored bool // a save of it succeeded
 }
 
 // sessions returns db's session index, reading it from the table the first
@@ -52,26 +57,24 @@ func (db *DB) sessions() (*sessionIndex, error) {
 	return idx, idx.err
 }
 
-// load reads every stored session's key. A phone's last saved session is the
-// one updated last (updated_at sorts as text).
+// load reads every stored session's key.
 func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
-	idx.byID, idx.byPhone, idx.next = make(map[string]int64), make(map[string]int64), 1
-	rows, err := r.QueryContext(ctx, `SELECT k, id, phone, updated_at FROM ussd_sessions ORDER BY k`)
+	idx.byID, idx.byPhone, idx.next = make(map[string]sessionKey), make(map[string]int64), 1
+	rows, err := r.QueryContext(ctx, `SELECT k, id, phone FROM ussd_sessions ORDER BY k`)
 	if err != nil {
 		return fmt.Errorf("read ussd session keys: %w", err)
 	}
 	defer rows.Close()
-	latest := make(map[string]string) // phone -> updated_at of byPhone's session
 	for rows.Next() {
 		var k int64
-		var id, phone, at string
-		if err := rows.Scan(&k, &id, &phone, &at); err != nil {
+		var id, phone string
+		if err := rows.Scan(&k, &id, &phone); err != nil {
 			return fmt.Errorf("read ussd session keys: %w", err)
 		}
-		idx.byID[id] = k // the last row of an id is the one saves reach
-		if at >= latest[phone] {
-			idx.byPhone[phone], latest[phone] = k, at
-		}
+		// In key order, the last row of an id (the one saves reach) and of
+		// a phone (its newest session) win.
+		idx.byID[id] = sessionKey{k: k, stored: true}
+		idx.byPhone[phone] = k
 		idx.next = k + 1
 	}
 	if err := rows.Err(); err != nil {
@@ -81,33 +84,38 @@ func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
 }
 
 // key returns id's key, giving a new one to an id not seen before.
-func (idx *sessionIndex) key(id string) int64 {
+func (idx *sessionIndex) key(id string) sessionKey {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	k, ok := idx.byID[id]
+	sk, ok := idx.byID[id]
 	if !ok {
-		k = idx.next
+		sk = sessionKey{k: idx.next}
 		idx.next++
-		idx.byID[strings.Clone(id)] = k
+		idx.byID[strings.Clone(id)] = sk
 	}
-	return k
+	return sk
 }
 
 func (idx *sessionIndex) lookup(id string) (int64, bool) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	k, ok := idx.byID[id]
-	return k, ok
+	sk, ok := idx.byID[id]
+	return sk.k, ok
 }
 
-// saved records k as phone's last saved session.
-func (idx *sessionIndex) saved(phone string, k int64) {
+// stored records the first successful save of id, phone's session k: a
+// session only reaches the phone's lookup once it is in the table. Later
+// saves leave the index alone (a hop's cost: these maps are large).
+func (idx *sessionIndex) stored(id, phone string, k int64) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	if _, ok := idx.byPhone[phone]; ok {
-		idx.byPhone[phone] = k
-	} else {
+	if sk, ok := idx.byID[id]; ok && sk.k == k {
+		idx.byID[id] = sessionKey{k: k, stored: true}
+	}
+	if last, ok := idx.byPhone[phone]; !ok {
 		idx.byPhone[strings.Clone(phone)] = k
+	} else if k > last {
+		idx.byPhone[phone] = k
 	}
 }
 
@@ -128,7 +136,7 @@ func (idx *sessionIndex) forget(gone []deletedSession) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	for _, d := range gone {
-		if idx.byID[d.id] == d.k {
+		if idx.byID[d.id].k == d.k {
 			delete(idx.byID, d.id)
 		}
 		if idx.byPhone[d.phone] == d.k {
@@ -178,7 +186,8 @@ func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession
 	if sess.UpdatedAt.IsZero() {
 		sess.UpdatedAt = s.db.now()
 	}
-	k := idx.key(sess.ID)
+	sk := idx.key(sess.ID)
+	k := sk.k
 	err = s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (k) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
@@ -194,14 +203,14 @@ func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession
 		}
 		return nil
 	})
-	if err == nil {
-		idx.saved(sess.Phone, k)
+	if err == nil && !sk.stored {
+		idx.stored(sess.ID, sess.Phone, k)
 	}
 	return err
 }
 
-// LatestSession returns the phone's last saved session if it is open and was
-// updated after since.
+// LatestSession returns the phone's newest session (the last to start) if it
+// is open and was updated after since.
 func (s *SessionStore) LatestSession(ctx context.Context, phone string, since time.Time) (*domain.USSDSession, error) {
 	idx, err := s.db.sessions()
 	if err != nil {

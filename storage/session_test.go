@@ -78,7 +78,7 @@ func TestSessionsFoundAfterReopen(t *testing.T) {
 	}
 	save(ss, "a2", "+919800000001", `{"n":2}`, now.Add(-time.Minute))
 	save(ss, "b1", "+919800000002", `{"n":3}`, now)
-	save(ss, "a1", "+919800000001", `{"n":1}`, now.Add(-2*time.Minute)) // a later key, an earlier time
+	save(ss, "a1", "+919800000001", `{"n":1}`, now.Add(-2*time.Minute)) // started last, an earlier time
 	save(ss, "a1", "+919800000001", `{"n":4}`, now.Add(-2*time.Minute))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -96,9 +96,9 @@ func TestSessionsFoundAfterReopen(t *testing.T) {
 			t.Fatalf("after reopening, session %s = %v, %v; want state %s", id, got, err, want)
 		}
 	}
-	// The phone's last saved session is the one updated last.
-	if got, err := ss.LatestSession(ctx, "+919800000001", now.Add(-time.Hour)); err != nil || got.ID != "a2" {
-		t.Fatalf("latest session after reopening = %v, %v; want a2", got, err)
+	// The phone's newest session is the last to start, whatever its time.
+	if got, err := ss.LatestSession(ctx, "+919800000001", now.Add(-time.Hour)); err != nil || got.ID != "a1" {
+		t.Fatalf("latest session after reopening = %v, %v; want a1", got, err)
 	}
 	// A new session after reopening takes no stored session's key.
 	save(ss, "c1", "+919800000003", `{"n":5}`, now)
@@ -205,5 +205,35 @@ func TestSessionKeysMigration(t *testing.T) {
 	}
 	if got, err := ss.LatestSession(ctx, "+919800000001", time.Now().Add(-time.Hour)); err != nil || got.ID != "s1" {
 		t.Fatalf("latest of s1's phone after the migration = %+v, %v", got, err)
+	}
+}
+
+// A session whose first save failed is found by neither lookup; once a
+// later save of it succeeds, by both.
+func TestSessionFoundOnceStored(t *testing.T) {
+	db := openTest(t)
+	ss := NewSessionStore(db)
+	now := time.Now().UTC()
+	s := &domain.USSDSession{ID: "s1", Phone: "+919800000001", State: []byte(`{}`), UpdatedAt: now}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := ss.SaveSession(cancelled, s); err == nil {
+		t.Fatal("a save with a cancelled context succeeded")
+	}
+	ctx := context.Background()
+	if _, err := ss.SessionByID(ctx, "s1"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("by id after a failed save: %v, want ENOTFOUND", err)
+	}
+	if _, err := ss.LatestSession(ctx, s.Phone, now.Add(-time.Minute)); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("by phone after a failed save: %v, want ENOTFOUND", err)
+	}
+	if err := ss.SaveSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ss.SessionByID(ctx, "s1"); err != nil {
+		t.Fatalf("by id once stored: %v", err)
+	}
+	if got, err := ss.LatestSession(ctx, s.Phone, now.Add(-time.Minute)); err != nil || got.ID != "s1" {
+		t.Fatalf("by phone once stored: %v, %v", got, err)
 	}
 }
