@@ -48,3 +48,27 @@ func TestGSM7Len(t *testing.T) {
 		t.Error("Devanagari reported as GSM-7")
 	}
 }
+
+// GSM7Len's table for ASCII agrees with the alphabet's map for every
+// character, alone and after ASCII and non-ASCII text.
+func TestGSM7LenMatchesTheAlphabet(t *testing.T) {
+	want := func(s string) (int, bool) {
+		n := 0
+		for _, r := range s {
+			u, in := gsm7Units[r]
+			if !in {
+				return 0, false
+			}
+			n += u
+		}
+		return n, true
+	}
+	for r := rune(0); r < 0x2200; r++ {
+		for _, s := range []string{string(r), "ab" + string(r) + "{", "é" + string(r) + "x"} {
+			n, ok := GSM7Len(s)
+			if wn, wok := want(s); n != wn || ok != wok {
+				t.Fatalf("GSM7Len(%q) = %d %v, want %d %v", s, n, ok, wn, wok)
+			}
+		}
+	}
+}
