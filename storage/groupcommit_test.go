@@ -26,6 +26,20 @@ func openTest(t testing.TB) *DB {
 	return db
 }
 
+// reopen closes db and opens its file again, as a restart would.
+func reopen(t testing.TB, db *DB) *DB {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // In one batch, a caller whose write fails (or panics) leaves no trace, and
 // every other caller's write is committed.
 func TestGroupCommitIsolatesFailures(t *testing.T) {

@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/karyashala/karyashala/domain"
@@ -12,11 +11,7 @@ import (
 // created or a language chosen after that is found at once, and after the
 // database is opened again.
 func TestCallerFindsNumbersStoredAfterFirstUse(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "m.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	ctx := context.Background()
 	ms := NewMemberService(db)
 	if err := ms.CreateMember(ctx, &domain.Member{Phone: "+919800000001", Name: "Asha"}); err != nil {
@@ -55,13 +50,5 @@ func TestCallerFindsNumbersStoredAfterFirstUse(t *testing.T) {
 		}
 	}
 	check(ms)
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	db, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	check(NewMemberService(db))
+	check(NewMemberService(reopen(t, db)))
 }

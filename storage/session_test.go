@@ -63,11 +63,7 @@ func TestSweepSessionsInChunks(t *testing.T) {
 // Sessions are found by id and by phone after the database is opened again:
 // the index is rebuilt from the table, and new sessions get keys of their own.
 func TestSessionsFoundAfterReopen(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.db")
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openTest(t)
 	ss := NewSessionStore(db)
 	ctx := context.Background()
 	now := time.Now().UTC()
@@ -81,16 +77,8 @@ func TestSessionsFoundAfterReopen(t *testing.T) {
 	save(ss, "b1", "+919800000002", `{"n":3}`, now)
 	save(ss, "a1", "+919800000001", `{"n":1}`, now.Add(-2*time.Minute)) // started last, an earlier time
 	save(ss, "a1", "+919800000001", `{"n":4}`, now.Add(-2*time.Minute))
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
 
-	db, err = Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ss = NewSessionStore(db)
+	ss = NewSessionStore(reopen(t, db))
 	for id, want := range map[string]string{"a1": `{"n":4}`, "a2": `{"n":2}`, "b1": `{"n":3}`} {
 		got, err := ss.SessionByID(ctx, id)
 		if err != nil || string(got.State) != want {
