@@ -6,6 +6,7 @@ package crashtest
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -93,7 +94,10 @@ type acked struct {
 	sms     []string // provider ids
 	payouts []string // references
 	hops    int
+	ussd    map[string]answeredHop // session id -> its last answered hop
 }
+
+type answeredHop struct{ phone, text string }
 
 func (h *harness) load(ctx context.Context, a *acked, worker int64) {
 	client := &http.Client{Timeout: 5 * time.Second}
@@ -146,6 +150,10 @@ func (h *harness) load(ctx context.Context, a *acked, worker int64) {
 					}
 					a.mu.Lock()
 					a.hops++
+					if a.ussd == nil {
+						a.ussd = map[string]answeredHop{}
+					}
+					a.ussd[sid] = answeredHop{phone, text}
 					a.mu.Unlock()
 					if strings.HasPrefix(body, "END ") {
 						break
@@ -281,6 +289,35 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 		}
 	}
 
+	// Every answered USSD hop's session is stored once, as far as that hop
+	// at least, and found by its id after the restarts.
+	raw, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	var dupIDs int
+	if err := raw.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT id FROM ussd_sessions GROUP BY id HAVING COUNT(*) > 1)`).Scan(&dupIDs); err != nil {
+		t.Fatal(err)
+	}
+	if dupIDs > 0 {
+		t.Errorf("%d USSD session ids are stored more than once", dupIDs)
+	}
+	sessions := storage.NewSessionStore(db)
+	for sid, hop := range a.ussd {
+		s, err := sessions.SessionByID(ctx, sid)
+		if err != nil {
+			t.Errorf("answered USSD session %s: %v", sid, err)
+			continue
+		}
+		var st struct {
+			Text string `json:"t"` // the input the session has consumed (ussd's state)
+		}
+		if err := json.Unmarshal(s.State, &st); err != nil || s.Phone != hop.phone || !strings.HasPrefix(st.Text, hop.text) {
+			t.Errorf("answered USSD session %s (text %q, %s): stored %s for %s (%v)", sid, hop.text, domain.MaskPhone(hop.phone), s.State, domain.MaskPhone(s.Phone), err)
+		}
+	}
+
 	// Every acknowledged payout is in the ledger exactly once.
 	refs := map[string]int{}
 	for cursor := ""; ; {
@@ -323,8 +360,8 @@ func TestSIGKILLUnderLoadLosesNothing(t *testing.T) {
 	if left > 0 {
 		t.Errorf("%d outbound messages still queued after the final run", left)
 	}
-	t.Logf("acknowledged: %d inbound SMS, %d USSD hops, %d payouts; %d outbound messages, %d sent to the carrier",
-		len(a.sms), a.hops, len(a.payouts), len(outbound), len(at.seen))
+	t.Logf("acknowledged: %d inbound SMS, %d USSD hops in %d sessions, %d payouts; %d outbound messages, %d sent to the carrier",
+		len(a.sms), a.hops, len(a.ussd), len(a.payouts), len(outbound), len(at.seen))
 	if len(a.sms) == 0 || a.hops == 0 || len(a.payouts) == 0 {
 		t.Fatalf("load did not get through: the test proved nothing\n%s", h.logs)
 	}
