@@ -23,9 +23,9 @@ var _ domain.SessionStore = (*SessionStore)(nil)
 // more pages for the WAL and the checkpoint than its row, and made a session
 // save three to four times the cost of an append on the one writer. The
 // table is keyed instead by a number given in order (k), so a new session's
-// row lands beside the last one; the two lookups are maps in memory, built
-// from the table when the database is first used (about 120 bytes a stored
-// session). Only one process may write a database's sessions: the server.
+// row lands beside the last one; the two lookups are maps in memory, read
+// from the table when the store is made (about 120 bytes a stored session).
+// Only one process may write a database's sessions: the server.
 type SessionStore struct{ db *DB }
 
 // NewSessionStore returns the session store on db, reading the index now
