@@ -288,22 +288,8 @@ func (k *knownPhones) mayHave(r *sql.DB, phone string) bool {
 }
 
 func (k *knownPhones) load(r *sql.DB) {
-	rows, err := r.Query(`SELECT phone FROM members UNION SELECT phone FROM phone_langs`)
+	stored, err := storedPhones(r)
 	if err != nil {
-		slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
-		return
-	}
-	defer rows.Close()
-	var stored []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
-			return
-		}
-		stored = append(stored, p)
-	}
-	if err := rows.Err(); err != nil {
 		slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
 		return
 	}
@@ -316,4 +302,22 @@ func (k *knownPhones) load(r *sql.DB) {
 		k.m[p] = struct{}{}
 	}
 	k.loaded = true
+}
+
+// storedPhones lists every number with a member or a remembered language.
+func storedPhones(r *sql.DB) ([]string, error) {
+	rows, err := r.Query(`SELECT phone FROM members UNION SELECT phone FROM phone_langs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var stored []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, err
+		}
+		stored = append(stored, p)
+	}
+	return stored, rows.Err()
 }

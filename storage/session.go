@@ -168,15 +168,14 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSD
 	if err != nil {
 		return nil, err
 	}
-	notFound := domain.Errorf(domain.ENOTFOUND, "ussd session %q not found", id)
 	k, ok := idx.lookup(id)
-	if !ok {
-		return nil, notFound
+	var sess *domain.USSDSession
+	if ok {
+		// A key whose first save failed has no row.
+		sess, err = scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions WHERE k = ? AND id = ?`, k, id))
 	}
-	// A key whose first save failed has no row.
-	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions WHERE k = ? AND id = ?`, k, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
+	if !ok || errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "ussd session %q not found", id)
 	}
 	return sess, err
 }
@@ -221,15 +220,14 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 	if err != nil {
 		return nil, err
 	}
-	notFound := domain.Errorf(domain.ENOTFOUND, "no open ussd session for %s", domain.MaskPhone(phone))
 	k, ok := idx.latest(phone)
-	if !ok {
-		return nil, notFound
+	var sess *domain.USSDSession
+	if ok {
+		sess, err = scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions
+			WHERE k = ? AND phone = ? AND ended = 0 AND updated_at > ?`, k, phone, fmtTime(since)))
 	}
-	sess, err := scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions
-		WHERE k = ? AND phone = ? AND ended = 0 AND updated_at > ?`, k, phone, fmtTime(since)))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
+	if !ok || errors.Is(err, sql.ErrNoRows) {
+		return nil, domain.Errorf(domain.ENOTFOUND, "no open ussd session for %s", domain.MaskPhone(phone))
 	}
 	return sess, err
 }
