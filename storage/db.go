@@ -204,7 +204,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 
 // AppliedMigrations lists the migrations recorded as applied, in order.
 func (db *DB) AppliedMigrations(ctx context.Context) ([]string, error) {
-	rows, err := db.w.QueryContext(ctx, `SELECT name FROM migrations ORDER BY name`)
+	return queryStrings(ctx, db.w, `SELECT name FROM migrations ORDER BY name`)
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, error) {
+	rows, err := db.QueryContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}

@@ -288,7 +288,7 @@ func (k *knownPhones) mayHave(r *sql.DB, phone string) bool {
 }
 
 func (k *knownPhones) load(r *sql.DB) {
-	stored, err := storedPhones(r)
+	stored, err := queryStrings(context.Background(), r, `SELECT phone FROM members UNION SELECT phone FROM phone_langs`)
 	if err != nil {
 		slog.Warn("read known phone numbers; every caller will be looked up", "err", err)
 		return
@@ -302,22 +302,4 @@ func (k *knownPhones) load(r *sql.DB) {
 		k.m[p] = struct{}{}
 	}
 	k.loaded = true
-}
-
-// storedPhones lists every number with a member or a remembered language.
-func storedPhones(r *sql.DB) ([]string, error) {
-	rows, err := r.Query(`SELECT phone FROM members UNION SELECT phone FROM phone_langs`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var stored []string
-	for rows.Next() {
-		var p string
-		if err := rows.Scan(&p); err != nil {
-			return nil, err
-		}
-		stored = append(stored, p)
-	}
-	return stored, rows.Err()
 }
