@@ -271,3 +271,32 @@ func BenchmarkSaveSession(b *testing.B) {
 	batches, jobs := db.WriteStats()
 	b.ReportMetric(float64(jobs)/float64(max(batches, 1)), "writes/commit")
 }
+
+// Two ids with one hash share a key in the index: the newer session's save
+// fails, and neither lookup ever returns one session for the other.
+func TestSessionHashCollision(t *testing.T) {
+	db := openTest(t)
+	ss := NewSessionStore(db)
+	db.sessionIdx.sum = func(string) uint64 { return 42 } // every id and phone collide
+	ctx := context.Background()
+	now := time.Now().UTC()
+	first := &domain.USSDSession{ID: "s1", Phone: "+919800000001", State: []byte(`{"n":1}`), UpdatedAt: now}
+	if err := ss.SaveSession(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	for _, phone := range []string{"+919800000002", first.Phone} {
+		err := ss.SaveSession(ctx, &domain.USSDSession{ID: "s2", Phone: phone, State: []byte(`{"n":2}`), UpdatedAt: now})
+		if domain.ErrorCode(err) != domain.EINVALID {
+			t.Fatalf("save of a colliding id from %s: %v, want EINVALID", phone, err)
+		}
+	}
+	if got, err := ss.SessionByID(ctx, "s1"); err != nil || string(got.State) != `{"n":1}` {
+		t.Fatalf("s1 after the collisions = %+v, %v", got, err)
+	}
+	if _, err := ss.SessionByID(ctx, "s2"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("s2 by id: %v, want ENOTFOUND", err)
+	}
+	if _, err := ss.LatestSession(ctx, "+919800000002", now.Add(-time.Minute)); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("the other phone's latest: %v, want ENOTFOUND", err)
+	}
+}
