@@ -4,6 +4,7 @@ package metrics
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,7 +113,50 @@ func Middleware(c *fiber.Ctx) error {
 			code = fiber.StatusInternalServerError
 		}
 	}
-	Requests.WithLabelValues(route, c.Method(), strconv.Itoa(code)).Inc()
-	Latency.WithLabelValues(route, c.Method()).Observe(time.Since(start).Seconds())
+	rs := seriesOf(route, c.Method(), code)
+	rs.requests.Inc()
+	rs.latency.Observe(time.Since(start).Seconds())
 	return err
+}
+
+// routeKey names one request series; Fiber answers unknown methods
+// before any middleware, so there are as many as routes, methods and
+// status codes in use.
+type routeKey struct {
+	route, method string
+	code          int
+}
+
+type routeSeries struct {
+	requests prometheus.Counter
+	latency  prometheus.Observer
+}
+
+// series keeps each request series once found, as counters does events:
+// WithLabelValues hashed and checked three labels, twice a request.
+var series struct {
+	sync.RWMutex
+	m map[routeKey]*routeSeries
+}
+
+func seriesOf(route, method string, code int) *routeSeries {
+	k := routeKey{route, method, code}
+	series.RLock()
+	rs := series.m[k]
+	series.RUnlock()
+	if rs != nil {
+		return rs
+	}
+	series.Lock()
+	defer series.Unlock()
+	if rs := series.m[k]; rs != nil {
+		return rs
+	}
+	k.route, k.method = strings.Clone(route), strings.Clone(method)
+	rs = &routeSeries{Requests.WithLabelValues(k.route, k.method, strconv.Itoa(code)), Latency.WithLabelValues(k.route, k.method)}
+	if series.m == nil {
+		series.m = make(map[routeKey]*routeSeries)
+	}
+	series.m[k] = rs
+	return rs
 }

@@ -1,8 +1,10 @@
 package metrics
 
 import (
+	"net/http/httptest"
 	"testing"
 
+	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -18,5 +20,30 @@ func TestEventCountersAreTheVectors(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(Events.WithLabelValues("other_test_event")); got != 1 {
 		t.Fatalf("other_test_event = %v, want 1", got)
+	}
+}
+
+// The middleware keeps each route's series once found; what it counts must
+// still be what /metrics reads from the vectors, per route, method and code.
+func TestRequestSeriesAreTheVectors(t *testing.T) {
+	app := fiber.New()
+	app.Use(Middleware)
+	app.Get("/ok", func(c *fiber.Ctx) error { return c.SendString("ok") })
+	app.Get("/teapot", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusTeapot) })
+	for _, path := range []string{"/ok", "/ok", "/teapot", "/ok"} {
+		resp, err := app.Test(httptest.NewRequest("GET", path, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if got := testutil.ToFloat64(Requests.WithLabelValues("/ok", "GET", "200")); got != 3 {
+		t.Fatalf("/ok 200 = %v, want 3", got)
+	}
+	if got := testutil.ToFloat64(Requests.WithLabelValues("/teapot", "GET", "418")); got != 1 {
+		t.Fatalf("/teapot 418 = %v, want 1", got)
+	}
+	if got := testutil.CollectAndCount(Latency, "karyashala_http_request_seconds"); got < 2 {
+		t.Fatalf("latency series = %d, want one per route", got)
 	}
 }
