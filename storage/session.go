@@ -59,6 +59,7 @@ type sessionIndex struct {
 	sum     func(string) uint64 // tests' stand-in for the hash
 }
 
+// hash is safe without mu: seed is set once, when the index is read.
 func (idx *sessionIndex) hash(s string) uint64 {
 	if idx.sum != nil {
 		return idx.sum(s)
@@ -109,9 +110,9 @@ func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
 
 // key returns id's key, giving a new one to an id not seen before.
 func (idx *sessionIndex) key(id string) sessionKey {
+	h := idx.hash(id)
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	h := idx.hash(id)
 	sk, ok := idx.byID[h]
 	if !ok {
 		sk = sessionKey{k: idx.next}
@@ -122,9 +123,10 @@ func (idx *sessionIndex) key(id string) sessionKey {
 }
 
 func (idx *sessionIndex) lookup(id string) (int64, bool) {
+	h := idx.hash(id)
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	sk, ok := idx.byID[idx.hash(id)]
+	sk, ok := idx.byID[h]
 	return sk.k, ok
 }
 
@@ -132,21 +134,22 @@ func (idx *sessionIndex) lookup(id string) (int64, bool) {
 // session only reaches the phone's lookup once it is in the table. Later
 // saves leave the index alone (a hop's cost: these maps are large).
 func (idx *sessionIndex) stored(id, phone string, k int64) {
+	h, p := idx.hash(id), idx.hash(phone)
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	h := idx.hash(id)
 	if sk, ok := idx.byID[h]; ok && sk.k == k {
 		idx.byID[h] = sessionKey{k: k, stored: true}
 	}
-	if p := idx.hash(phone); k > idx.byPhone[p] {
+	if k > idx.byPhone[p] {
 		idx.byPhone[p] = k
 	}
 }
 
 func (idx *sessionIndex) latest(phone string) (int64, bool) {
+	p := idx.hash(phone)
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	k, ok := idx.byPhone[idx.hash(phone)]
+	k, ok := idx.byPhone[p]
 	return k, ok
 }
 
