@@ -280,7 +280,6 @@ func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (i
 		}
 		var gone []deletedSession
 		err := s.db.write(ctx, func(tx *sql.Tx) error {
-			gone = gone[:0]
 			rows, err := tx.QueryContext(ctx, `DELETE FROM ussd_sessions WHERE k >= ? AND k < ? AND updated_at < ? RETURNING k, id, phone`, from, from+sweepChunk, before)
 			if err != nil {
 				return err
