@@ -5,6 +5,7 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // Options describe one run.
@@ -116,12 +119,15 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if o.ServiceCode == "" {
 		o.ServiceCode = "*384#"
 	}
-	tr := &http.Transport{MaxIdleConns: o.Concurrency, MaxIdleConnsPerHost: o.Concurrency, MaxConnsPerHost: o.Concurrency, IdleConnTimeout: time.Minute}
-	defer tr.CloseIdleConnections()
-	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	t, err := newTarget(o)
+	if err != nil {
+		return Result{}, err
+	}
+	defer t.client.CloseIdleConnections()
 
 	ctx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
+	deadline, _ := ctx.Deadline()
 	var requests, errs atomic.Int64
 	var firstErr atomic.Value
 	lats := make([][]time.Duration, o.Concurrency)
@@ -185,7 +191,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			u := &user{o: o, client: client, id: w, rng: rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano())))}
+			u := &user{o: o, t: t, id: w, deadline: deadline, rng: rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano()))),
+				req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
+			defer fasthttp.ReleaseRequest(u.req)
+			defer fasthttp.ReleaseResponse(u.resp)
 			lat := make([]time.Duration, 0, 4096)
 			for ctx.Err() == nil {
 				t0 := time.Now()
@@ -195,8 +204,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 						break
 					}
 				}
-				err := u.step(ctx)
-				if ctx.Err() != nil {
+				err := u.step()
+				if ctx.Err() != nil || !time.Now().Before(deadline) {
 					break // a request cut off by the end of the run is not counted
 				}
 				lat = append(lat, time.Since(t0))
@@ -231,107 +240,175 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 	return sorted[i]
 }
 
-// user is one virtual phone.
+// user is one virtual phone. It keeps one request and one response and
+// builds its form bodies by appending, so the load generator, which shares
+// the machine's cores with the server it measures, spends little of them.
 type user struct {
-	o       Options
-	client  *http.Client
-	id      int
-	rng     *rand.Rand
-	session string
-	phone   string
-	hop     int
-	seq     int
+	o        Options
+	t        *target
+	id       int
+	rng      *rand.Rand
+	deadline time.Time // the run's end: a request still waiting then is cut off
+	req      *fasthttp.Request
+	resp     *fasthttp.Response
+	body     []byte
+	session  []byte // the session's form fields before text=
+	hop      int
+	seq      int
 }
 
-func (u *user) step(ctx context.Context) error {
+// target is what every user of a run sends to: one connection pool and the
+// parts of each request that never change.
+type target struct {
+	client   *fasthttp.HostClient
+	ussdURL  string
+	smsURL   string
+	bareURL  string
+	fields   string   // serviceCode and networkCode, escaped
+	texts    []string // the text field of each hop of the journey, escaped
+	journeys int      // hops in one journey: len(Journey)+1
+}
+
+func newTarget(o Options) (*target, error) {
+	u, err := url.Parse(o.URL)
+	if err != nil {
+		return nil, err
+	}
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), map[bool]string{true: "443", false: "80"}[u.Scheme == "https"])
+	}
+	base := strings.TrimRight(o.URL, "/")
+	callback := func(path string) string {
+		if o.Token != "" {
+			return base + path + "?token=" + url.QueryEscape(o.Token)
+		}
+		return base + path
+	}
+	t := &target{
+		client: &fasthttp.HostClient{
+			Addr:                          addr,
+			IsTLS:                         u.Scheme == "https",
+			MaxConns:                      o.Concurrency,
+			MaxConnWaitTimeout:            requestTimeout,
+			MaxIdleConnDuration:           time.Minute,
+			NoDefaultUserAgentHeader:      true,
+			DisableHeaderNamesNormalizing: true,
+			DisablePathNormalizing:        true,
+		},
+		ussdURL:  callback("/ussd/africastalking"),
+		smsURL:   callback("/sms/africastalking/inbound"),
+		bareURL:  base + "/",
+		fields:   "&serviceCode=" + url.QueryEscape(o.ServiceCode) + "&networkCode=40410",
+		journeys: len(o.Journey) + 1,
+	}
+	for hop := 0; hop <= len(o.Journey); hop++ {
+		t.texts = append(t.texts, url.QueryEscape(strings.Join(o.Journey[:hop], "*")))
+	}
+	return t, nil
+}
+
+// requestTimeout bounds one request, and the wait for a free connection.
+const requestTimeout = 30 * time.Second
+
+func (u *user) step() error {
 	switch u.o.Mode {
 	case "ussd":
-		return u.ussdHop(ctx)
+		return u.ussdHop()
 	case "sms":
-		return u.sms(ctx)
+		return u.sms()
 	default:
-		return u.get(ctx, u.o.URL+"/")
-	}
-}
-
-func (u *user) callbackURL(path string) string {
-	s := strings.TrimRight(u.o.URL, "/") + path
-	if u.o.Token != "" {
-		s += "?token=" + url.QueryEscape(u.o.Token)
-	}
-	return s
-}
-
-func (u *user) ussdHop(ctx context.Context) error {
-	if u.session == "" || u.hop > len(u.o.Journey) {
-		u.seq++
-		u.session = fmt.Sprintf("load-%d-%d-%d", time.Now().UnixNano(), u.id, u.seq)
-		u.phone = fmt.Sprintf("+9197%08d", u.rng.IntN(100_000_000))
-		u.hop = 0
-	}
-	text := strings.Join(u.o.Journey[:u.hop], "*")
-	form := url.Values{"sessionId": {u.session}, "serviceCode": {u.o.ServiceCode}, "phoneNumber": {u.phone}, "networkCode": {"40410"}, "text": {text}}
-	body, err := u.post(ctx, u.callbackURL("/ussd/africastalking"), form)
-	u.hop++
-	if err != nil {
-		u.session = ""
+		_, err := u.do(fasthttp.MethodGet, u.t.bareURL, nil)
 		return err
 	}
-	if strings.HasPrefix(body, "END ") {
-		u.session = ""
-	} else if !strings.HasPrefix(body, "CON ") {
-		u.session = ""
+}
+
+func (u *user) ussdHop() error {
+	if u.session == nil || u.hop >= u.t.journeys {
+		u.seq++
+		b := append(u.session[:0], "sessionId=load-"...)
+		b = strconv.AppendInt(b, time.Now().UnixNano(), 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(u.id), 10)
+		b = append(b, '-')
+		b = strconv.AppendInt(b, int64(u.seq), 10)
+		b = append(b, "&phoneNumber=%2B9197"...)
+		b = appendDigits(b, u.rng.IntN(100_000_000), 8)
+		b = append(b, u.t.fields...)
+		u.session, u.hop = append(b, "&text="...), 0
+	}
+	u.body = append(append(u.body[:0], u.session...), u.t.texts[u.hop]...)
+	body, err := u.do(fasthttp.MethodPost, u.t.ussdURL, u.body)
+	u.hop++
+	switch {
+	case err != nil:
+		u.session = u.session[:0:0]
+		return err
+	case bytes.HasPrefix(body, []byte("END ")):
+		u.hop = u.t.journeys // the next hop starts a new session
+	case !bytes.HasPrefix(body, []byte("CON ")):
+		u.hop = u.t.journeys
 		return fmt.Errorf("ussd answer does not start with CON or END: %.60q", body)
 	}
 	return nil
 }
 
-func (u *user) sms(ctx context.Context) error {
+func (u *user) sms() error {
 	u.seq++
-	form := url.Values{
-		"from":   {fmt.Sprintf("+9196%08d", u.rng.IntN(100_000_000))},
-		"to":     {"384"},
-		"text":   {"COMPLAINT load test " + strconv.Itoa(u.seq)},
-		"date":   {time.Now().UTC().Format("2006-01-02 15:04:05")},
-		"id":     {fmt.Sprintf("load-%d-%d-%d", time.Now().UnixNano(), u.id, u.seq)},
-		"linkId": {""},
-	}
-	_, err := u.post(ctx, u.callbackURL("/sms/africastalking/inbound"), form)
+	b := append(u.body[:0], "from=%2B9196"...)
+	b = appendDigits(b, u.rng.IntN(100_000_000), 8)
+	b = append(b, "&to=384&text=COMPLAINT+load+test+"...)
+	b = strconv.AppendInt(b, int64(u.seq), 10)
+	now := time.Now()
+	b = append(b, "&date="...)
+	b = append(b, url.QueryEscape(now.UTC().Format("2006-01-02 15:04:05"))...)
+	b = append(b, "&id=load-"...)
+	b = strconv.AppendInt(b, now.UnixNano(), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(u.id), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(u.seq), 10)
+	u.body = append(b, "&linkId="...)
+	_, err := u.do(fasthttp.MethodPost, u.t.smsURL, u.body)
 	return err
 }
 
-func (u *user) post(ctx context.Context, target string, form url.Values) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(form.Encode()))
-	if err != nil {
-		return "", err
+// appendDigits appends n in exactly width decimal digits, zero-padded.
+func appendDigits(b []byte, n, width int) []byte {
+	var d [20]byte
+	for i := width - 1; i >= 0; i-- {
+		d[i] = byte('0' + n%10)
+		n /= 10
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	return u.do(req)
+	return append(b, d[:width]...)
 }
 
-func (u *user) get(ctx context.Context, target string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return err
+// do sends one request and returns the answer's body, which is valid until
+// the next request; an answer other than 200 is an error saying what the
+// server answered.
+func (u *user) do(method, target string, form []byte) ([]byte, error) {
+	u.req.Reset()
+	u.req.Header.SetMethod(method)
+	u.req.SetRequestURI(target)
+	if form != nil {
+		u.req.Header.SetContentType("application/x-www-form-urlencoded")
+		u.req.SetBodyRaw(form)
 	}
-	_, err = u.do(req)
-	return err
-}
-
-func (u *user) do(req *http.Request) (string, error) {
-	resp, err := u.client.Do(req)
-	if err != nil {
-		return "", err
+	deadline := time.Now().Add(requestTimeout)
+	if u.deadline.Before(deadline) {
+		deadline = u.deadline
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	if err != nil {
-		return "", err
+	if err := u.t.client.DoDeadline(u.req, u.resp, deadline); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, u.req.URI().Path(), err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, strings.TrimSpace(string(b)))
+	body := u.resp.Body()
+	if len(body) > 4096 {
+		body = body[:4096]
 	}
-	return string(b), nil
+	if code := u.resp.StatusCode(); code != fasthttp.StatusOK {
+		return body, fmt.Errorf("%s %s: %d %s", method, u.req.URI().Path(), code, bytes.TrimSpace(body))
+	}
+	return body, nil
 }
 
 // Inbox is what a Karyashala server's /metrics says of its SMS inbox.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -46,6 +47,14 @@ func (f *fakeUSSD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, text, phone := r.PostForm.Get("sessionId"), r.PostForm.Get("text"), r.PostForm.Get("phoneNumber")
+	if code, net := r.PostForm.Get("serviceCode"), r.PostForm.Get("networkCode"); code != "*384#" || net != "40410" {
+		http.Error(w, fmt.Sprintf("serviceCode %q, networkCode %q", code, net), http.StatusBadRequest)
+		return
+	}
+	if !phonePattern.MatchString(phone) || !strings.HasPrefix(id, "load-") {
+		http.Error(w, fmt.Sprintf("phoneNumber %q, sessionId %q", phone, id), http.StatusBadRequest)
+		return
+	}
 	f.mu.Lock()
 	f.sessions[id] = append(f.sessions[id], text)
 	if p, ok := f.phones[id]; ok && p != phone {
@@ -92,6 +101,46 @@ func TestRunUSSDJourneys(t *testing.T) {
 	}
 	if r.P50 <= 0 || r.P99 < r.P50 || r.P999 < r.P99 || r.Max < r.P999 {
 		t.Fatalf("percentiles out of order: %+v", r)
+	}
+}
+
+var phonePattern = regexp.MustCompile(`^\+9197[0-9]{8}$`)
+
+// The SMS load's forms decode to what a carrier sends: a phone number,
+// the short code, a COMPLAINT, a date and a message id of its own.
+func TestRunSMSForms(t *testing.T) {
+	var mu sync.Mutex
+	ids := map[string]bool{}
+	var bad []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil || r.URL.Path != "/sms/africastalking/inbound" || r.URL.Query().Get("token") != "s3cr&t" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		f := r.PostForm
+		_, dateErr := time.Parse("2006-01-02 15:04:05", f.Get("date"))
+		mu.Lock()
+		defer mu.Unlock()
+		if !regexp.MustCompile(`^\+9196[0-9]{8}$`).MatchString(f.Get("from")) || f.Get("to") != "384" ||
+			!regexp.MustCompile(`^COMPLAINT load test [0-9]+$`).MatchString(f.Get("text")) || dateErr != nil ||
+			!f.Has("linkId") || ids[f.Get("id")] {
+			bad = append(bad, r.Form.Encode())
+		}
+		ids[f.Get("id")] = true
+		fmt.Fprint(w, "ok")
+	}))
+	defer srv.Close()
+	r, err := Run(context.Background(), Options{URL: srv.URL, Mode: "sms", Concurrency: 3, Duration: 200 * time.Millisecond, Token: "s3cr&t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests == 0 || r.Errors != 0 {
+		t.Fatalf("%d requests, %d errors (%s)", r.Requests, r.Errors, r.FirstErr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bad) > 0 {
+		t.Fatalf("%d of %d messages were not what a carrier sends, first: %s", len(bad), len(ids), bad[0])
 	}
 }
 
