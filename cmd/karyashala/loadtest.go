@@ -116,7 +116,7 @@ server's resident memory at the end.`,
 // the shares' median is the figure to quote.
 func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, modes string, rounds, seedSessions int, rateShare float64, cpuProfile string) error {
 	out := cmd.OutOrStdout()
-	self, err := os.Executable()
+	exe, err := os.Executable()
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		return err
 	}
 	bareURL := "http://" + bareAddr
-	bare := exec.CommandContext(ctx, self, "loadtest", "bare-server", bareAddr)
+	bare := exec.CommandContext(ctx, exe, "loadtest", "bare-server", bareAddr)
 	if err := startAndWait(bare, bareURL+"/"); err != nil {
 		return fmt.Errorf("baseline server: %w", err)
 	}
@@ -151,7 +151,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	if cpuProfile != "" {
 		args = append(args, "--cpuprofile", cpuProfile)
 	}
-	srv := exec.CommandContext(ctx, self, args...)
+	srv := exec.CommandContext(ctx, exe, args...)
 	srv.Env = append(os.Environ(), "KARYASHALA_HTTP_ADDR="+addr, "KARYASHALA_DB_PATH="+dbPath, "KARYASHALA_LOG_LEVEL=warn")
 	if o.Token != "" {
 		srv.Env = append(srv.Env, "KARYASHALA_CALLBACKS_TOKEN="+o.Token)
@@ -169,28 +169,35 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	// server's work differs. A bodiless GET, the baseline until session 2,
 	// costs the generator less per request; its share is shown too.
 	shares, getShares, cpuPer := map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
-	modeBases := map[string][]float64{}
+	modeBases, genPer := map[string][]float64{}, map[string][]float64{}
+	// The load generator shares the machine's cores with the server it
+	// measures, so its own CPU a request is reported too.
+	self := os.Getpid()
 	paced, pacedBase := map[string][]loadtest.Result{}, map[string][]loadtest.Result{}
 	handlerP99 := map[string][]float64{}
 	var lines []string
 	var drains []string
 	for round := 1; round <= rounds; round++ {
 		o.URL, o.Mode = bareURL, "bare"
-		cpu0 := cpuSeconds(bare.Process.Pid)
+		cpu0, gen0 := cpuSeconds(bare.Process.Pid), cpuSeconds(self)
 		get, err := loadtest.Run(ctx, o)
 		if err != nil {
 			return err
 		}
-		lines = append(lines, fmt.Sprintf("round %d\n%s", round, labelled(get, "baseline, GET; server CPU "+perRequest(cpuSeconds(bare.Process.Pid)-cpu0, get.Requests))))
+		lines = append(lines, fmt.Sprintf("round %d\n%s", round, labelled(get, "baseline, GET; server CPU "+perRequest(cpuSeconds(bare.Process.Pid)-cpu0, get.Requests)+
+			", load generator "+perRequest(cpuSeconds(self)-gen0, get.Requests))))
 		for _, m := range modeList {
 			o.URL, o.Mode = bareURL, m
-			cpu0 := cpuSeconds(bare.Process.Pid)
+			cpu0, gen0 := cpuSeconds(bare.Process.Pid), cpuSeconds(self)
 			base, err := loadtest.Run(ctx, o)
 			if err != nil {
 				return err
 			}
+			gen := cpuSeconds(self) - gen0
 			modeBases[m] = append(modeBases[m], base.PerSecond())
-			lines = append(lines, labelled(base, "baseline, same requests; server CPU "+perRequest(cpuSeconds(bare.Process.Pid)-cpu0, base.Requests)))
+			genPer[m] = append(genPer[m], 1e6*gen/float64(base.Requests))
+			lines = append(lines, labelled(base, "baseline, same requests; server CPU "+perRequest(cpuSeconds(bare.Process.Pid)-cpu0, base.Requests)+
+				", load generator "+perRequest(gen, base.Requests)))
 
 			before, _ := loadtest.ReadInbox(ctx, url)
 			cpu0 = cpuSeconds(srv.Process.Pid)
@@ -269,8 +276,8 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	fmt.Fprintf(out, "median share of the same round's baseline (%d rounds):\n", rounds)
 	for _, m := range modeList {
 		s, g := shares[m], getShares[m]
-		fmt.Fprintf(out, "  %-5s %5.1f%%  (%.1f%% to %.1f%%) of the same requests to the do-nothing handler (median %.0f/s); %.1f%% of a GET; server CPU %.0fµs a request\n",
-			m, median(s), slices.Min(s), slices.Max(s), median(modeBases[m]), median(g), median(cpuPer[m]))
+		fmt.Fprintf(out, "  %-5s %5.1f%%  (%.1f%% to %.1f%%) of the same requests to the do-nothing handler (median %.0f/s); %.1f%% of a GET; server CPU %.0fµs a request, load generator %.0fµs\n",
+			m, median(s), slices.Min(s), slices.Max(s), median(modeBases[m]), median(g), median(cpuPer[m]), median(genPer[m]))
 	}
 	if len(paced) > 0 {
 		fmt.Fprintf(out, "latency offering %.0f%% of the round's baseline rate (open loop, from each request's due time), median of %d rounds:\n", 100*rateShare, rounds)
