@@ -154,7 +154,9 @@ func (in *Inbox) HandlePending(ctx context.Context) (int, error) {
 	}
 	var handled int
 	var failed []failure
-	err = in.Atomic.Atomically(ctx, func(ctx context.Context) error {
+	// The answers wait while carriers' callbacks are being stored: they
+	// are what a carrier waits on (see domain.Deferrable).
+	err = in.Atomic.Atomically(domain.Deferrable(ctx), func(ctx context.Context) error {
 		handled, failed = 0, nil
 		for i, m := range ms {
 			first := false

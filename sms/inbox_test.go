@@ -288,3 +288,32 @@ func TestUnanswerableMessageDoesNotBlock(t *testing.T) {
 		t.Fatalf("%d complaints stored, want 2 (the poisoned one undone)", len(cs))
 	}
 }
+
+// recordingAtomic notes whether each unit it is given may wait for other
+// writes.
+type recordingAtomic struct {
+	domain.Atomic
+	deferrable []bool
+}
+
+func (a *recordingAtomic) Atomically(ctx context.Context, fn func(ctx context.Context) error) error {
+	a.deferrable = append(a.deferrable, domain.IsDeferrable(ctx))
+	return a.Atomic.Atomically(ctx, fn)
+}
+
+// Answering stored messages is deferrable work: it waits while carriers'
+// callbacks are being stored.
+func TestAnswersAreDeferrable(t *testing.T) {
+	e := smstest.New(t)
+	rec := &recordingAtomic{Atomic: e.Inbox.Atomic}
+	e.Inbox.Atomic = rec
+	if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: "d1", From: resident, To: "384", Text: "COMPLAINT dark stairs"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Inbox.HandlePending(ctx); err != nil || n != 1 {
+		t.Fatalf("HandlePending = %d, %v; want 1", n, err)
+	}
+	if len(rec.deferrable) == 0 || !rec.deferrable[0] {
+		t.Fatalf("the inbox's units, deferrable: %v; want the answering unit marked", rec.deferrable)
+	}
+}

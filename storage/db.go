@@ -38,6 +38,9 @@ type DB struct {
 	r    *sql.DB // read pool
 
 	jobs       chan *writeJob
+	later      chan *writeJob // deferrable jobs (domain.Deferrable)
+	quiet      time.Duration  // see next; tests change them
+	laterEvery time.Duration
 	closing    chan struct{}
 	writerDone chan struct{}
 	ckpt       *sql.DB       // one connection: the background checkpointer's
@@ -126,6 +129,7 @@ func Open(path string) (*DB, error) {
 	db.ckpt = openCached(dsn(path, connOther), true)
 	db.ckpt.SetMaxOpenConns(1)
 	db.jobs, db.closing, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
+	db.later, db.quiet, db.laterEvery = make(chan *writeJob), quiet, laterEvery
 	db.ckptWake, db.ckptDone = make(chan struct{}, 1), make(chan struct{})
 	db.syncq, db.syncerDone = make(chan []*writeJob, 64), make(chan struct{})
 	go db.writer()
@@ -260,6 +264,8 @@ type writeJob struct {
 	// survive a crash of the process, and a power cut up to the next
 	// synced commit. Only USSD session state is written this way.
 	relaxed bool
+	// deferrable jobs wait while others are waiting (see DB.next).
+	deferrable bool
 	// one jobs change at most one row with one statement; SQLite undoes a
 	// failed statement by itself, so they need no savepoint of their own.
 	// Such a fn must not fail after its statement succeeded (a panic then
@@ -310,8 +316,12 @@ func (db *DB) submit(job *writeJob) error {
 		return nested(tx, job.fn)
 	}
 	job.done = make(chan error, 1)
+	queue := db.jobs
+	if job.deferrable = domain.IsDeferrable(ctx); job.deferrable {
+		queue = db.later
+	}
 	select {
-	case db.jobs <- job:
+	case queue <- job:
 	case <-db.closing:
 		return errClosed
 	case <-ctx.Done():
@@ -375,11 +385,11 @@ func (db *DB) writer() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	last := 0
+	q := &turns{lastLater: time.Now(), timer: time.NewTimer(time.Hour)}
+	q.timer.Stop()
 	for {
-		var first *writeJob
-		select {
-		case first = <-db.jobs:
-		case <-db.closing:
+		first, ok := db.next(q)
+		if !ok {
 			return
 		}
 		b := &batch{db: db}
@@ -421,9 +431,83 @@ func (db *DB) writer() {
 			linger.Stop()
 		}
 		last = len(b.jobs)
+		others := !first.deferrable || len(b.jobs) > 1
 		b.commit()
+		if others {
+			q.lastOther = time.Now()
+		}
 	}
 }
+
+// turns is the writer's account of when it last ran each kind of job, for
+// next.
+type turns struct {
+	lastLater time.Time // a deferrable job started a batch
+	lastOther time.Time // a batch committed other jobs
+	timer     *time.Timer
+}
+
+// next waits for the job to start the next batch with. Deferrable jobs
+// (answering stored SMS) wait while carriers' callbacks are coming: they
+// go only when no other job is waiting and none has run for db.quiet.
+// Callbacks under load arrive in waves, each answered together after its
+// batch's commit, and the moment between two waves is no time to start
+// answering 32 messages. So that a steady stream of callbacks cannot
+// starve them, one deferrable job goes first once db.laterEvery has passed
+// since the last one. Only the first job of a batch can be deferrable: the
+// batch's other places are for the jobs waiting behind it. next reports
+// false when db is closing.
+func (db *DB) next(q *turns) (*writeJob, bool) {
+	for {
+		now := time.Now()
+		overdue := now.Sub(q.lastLater) >= db.laterEvery
+		if overdue {
+			select {
+			case j := <-db.later:
+				q.lastLater = now
+				return j, true
+			default:
+			}
+		}
+		select {
+		case j := <-db.jobs:
+			return j, true
+		default:
+		}
+		if overdue || now.Sub(q.lastOther) >= db.quiet {
+			select {
+			case j := <-db.jobs:
+				return j, true
+			case j := <-db.later:
+				q.lastLater = time.Now()
+				return j, true
+			case <-db.closing:
+				return nil, false
+			}
+		}
+		// Other jobs ran a moment ago: wait for the next of them, or until
+		// deferrable ones may go.
+		q.timer.Reset(min(q.lastOther.Add(db.quiet).Sub(now), q.lastLater.Add(db.laterEvery).Sub(now)))
+		select {
+		case j := <-db.jobs:
+			q.timer.Stop()
+			return j, true
+		case <-q.timer.C:
+		case <-db.closing:
+			q.timer.Stop()
+			return nil, false
+		}
+	}
+}
+
+// While other jobs keep coming, deferrable ones wait for a pause of quiet,
+// and laterEvery at most before one goes first. The inbox's job (32
+// messages answered) takes about 2 ms of the writer, so under a flood of
+// callbacks the answers get a tenth of it.
+const (
+	quiet      = 5 * time.Millisecond
+	laterEvery = 20 * time.Millisecond
+)
 
 // A commit waits at most lingerFor (in practice up to a millisecond, the
 // runtime's timer granularity when idle) for lingerBatch writes.

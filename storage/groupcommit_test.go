@@ -323,3 +323,110 @@ func TestWALStaysBounded(t *testing.T) {
 	}
 	t.Logf("WAL %d bytes", fi.Size())
 }
+
+// A deferrable job waits while others are waiting or have just run, unless
+// deferrable jobs have waited db.laterEvery since the last one went; and
+// the closing DB stops the writer.
+func TestNextPutsDeferrableJobsLast(t *testing.T) {
+	job := func(name string, deferrable bool) *writeJob {
+		return &writeJob{ctx: context.WithValue(context.Background(), struct{}{}, name), deferrable: deferrable}
+	}
+	name := func(j *writeJob) string { return j.ctx.Value(struct{}{}).(string) }
+	db := &DB{jobs: make(chan *writeJob, 4), later: make(chan *writeJob, 4), closing: make(chan struct{}), quiet: 0, laterEvery: time.Hour}
+	q := &turns{lastLater: time.Now(), timer: time.NewTimer(time.Hour)}
+	q.timer.Stop()
+	db.later <- job("answer", true)
+	db.jobs <- job("callback 1", false)
+	db.jobs <- job("callback 2", false)
+	var order []string
+	for range 3 {
+		j, ok := db.next(q)
+		if !ok {
+			t.Fatal("next stopped before the DB closed")
+		}
+		order = append(order, name(j))
+	}
+	if want := "callback 1,callback 2,answer"; strings.Join(order, ",") != want {
+		t.Fatalf("jobs taken in the order %q, want %q", order, want)
+	}
+	if time.Since(q.lastLater) > time.Minute {
+		t.Fatal("taking a deferrable job did not restart its wait")
+	}
+
+	// Other jobs ran a moment ago: a deferrable job waits even with
+	// nothing else queued, and the next callback goes before it.
+	db.quiet, q.lastOther = time.Hour, time.Now()
+	db.later <- job("answer between waves", true)
+	got := make(chan string)
+	go func() { j, _ := db.next(q); got <- name(j) }()
+	select {
+	case n := <-got:
+		t.Fatalf("took %q while other jobs had just run", n)
+	case <-time.After(20 * time.Millisecond):
+	}
+	db.jobs <- job("callback 3", false)
+	if n := <-got; n != "callback 3" {
+		t.Fatalf("took %q, want callback 3", n)
+	}
+
+	// Once deferrable jobs have waited long enough, one goes first.
+	db.laterEvery = 0
+	db.jobs <- job("callback 4", false)
+	if j, _ := db.next(q); name(j) != "answer between waves" {
+		t.Fatalf("took %q while a deferrable job had waited past laterEvery", name(j))
+	}
+	if j, _ := db.next(q); name(j) != "callback 4" {
+		t.Fatalf("took %q, want callback 4", name(j))
+	}
+
+	// Writes made with a Deferrable context are queued as deferrable.
+	for _, deferrable := range []bool{true, false} {
+		ctx := context.Background()
+		if deferrable {
+			ctx = domain.Deferrable(ctx)
+		}
+		errc := make(chan error, 1)
+		go func() { errc <- db.write(ctx, func(*sql.Tx) error { return nil }) }()
+		var j *writeJob
+		queued := false
+		select {
+		case j = <-db.later:
+			queued = true
+		case j = <-db.jobs:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the write was never queued")
+		}
+		if queued != deferrable || j.deferrable != deferrable {
+			t.Fatalf("a write with deferrable=%v context: in the deferrable queue %v, marked %v", deferrable, queued, j.deferrable)
+		}
+		j.done <- nil
+		<-errc
+	}
+
+	db.laterEvery, db.quiet = time.Hour, time.Hour
+	close(db.closing)
+	if _, ok := db.next(q); ok {
+		t.Fatal("next returned a job from a closing DB with nothing waiting")
+	}
+}
+
+// A deferrable write goes through the writer like any other: committed,
+// and durable, when it returns.
+func TestDeferrableWriteCommits(t *testing.T) {
+	db := openTest(t)
+	ms := NewMessageService(db)
+	ctx := domain.Deferrable(context.Background())
+	var syncs atomic.Int64
+	sync := db.syncWAL
+	db.syncWAL = func() error { syncs.Add(1); return sync() }
+	if err := db.Atomically(ctx, func(ctx context.Context) error { return ms.OptOut(ctx, "+919800000001") }); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.r.QueryRow(`SELECT COUNT(*) FROM opt_outs`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("opt-outs after a deferrable write: %d (%v), want 1", n, err)
+	}
+	if syncs.Load() == 0 {
+		t.Fatal("a deferrable write returned before the WAL was synced")
+	}
+}
