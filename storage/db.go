@@ -39,8 +39,7 @@ type DB struct {
 
 	jobs       chan *writeJob
 	later      chan *writeJob // deferrable jobs (domain.Deferrable)
-	quiet      time.Duration  // see next; tests change them
-	laterEvery time.Duration
+	quiet      time.Duration  // see next; tests change it
 	closing    chan struct{}
 	writerDone chan struct{}
 	ckpt       *sql.DB       // one connection: the background checkpointer's
@@ -129,7 +128,7 @@ func Open(path string) (*DB, error) {
 	db.ckpt = openCached(dsn(path, connOther), true)
 	db.ckpt.SetMaxOpenConns(1)
 	db.jobs, db.closing, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
-	db.later, db.quiet, db.laterEvery = make(chan *writeJob), quiet, laterEvery
+	db.later, db.quiet = make(chan *writeJob), quiet
 	db.ckptWake, db.ckptDone = make(chan struct{}, 1), make(chan struct{})
 	db.syncq, db.syncerDone = make(chan []*writeJob, 64), make(chan struct{})
 	go db.writer()
@@ -385,7 +384,7 @@ func (db *DB) writer() {
 	linger := time.NewTimer(time.Hour)
 	linger.Stop()
 	last := 0
-	q := &turns{lastLater: time.Now(), timer: time.NewTimer(time.Hour)}
+	q := &turns{laterAt: time.Now(), timer: time.NewTimer(time.Hour)}
 	q.timer.Stop()
 	for {
 		first, ok := db.next(q)
@@ -393,7 +392,11 @@ func (db *DB) writer() {
 			return
 		}
 		b := &batch{db: db}
+		t0 := time.Now()
 		b.run(first)
+		if first.deferrable {
+			q.laterAt = time.Now().Add(time.Since(t0) * (laterShare - 1))
+		}
 		// Let the goroutines that are running (handlers a moment away from
 		// their own write) run first and join this batch: a commit costs
 		// the same for one write as for fifteen. When nothing else is
@@ -439,10 +442,10 @@ func (db *DB) writer() {
 	}
 }
 
-// turns is the writer's account of when it last ran each kind of job, for
+// turns is the writer's account of when each kind of job may go, for
 // next.
 type turns struct {
-	lastLater time.Time // a deferrable job started a batch
+	laterAt   time.Time // a deferrable job goes first from then on
 	lastOther time.Time // a batch committed other jobs
 	timer     *time.Timer
 }
@@ -453,18 +456,18 @@ type turns struct {
 // Callbacks under load arrive in waves, each answered together after its
 // batch's commit, and the moment between two waves is no time to start
 // answering 32 messages. So that a steady stream of callbacks cannot
-// starve them, one deferrable job goes first once db.laterEvery has passed
-// since the last one. Only the first job of a batch can be deferrable: the
-// batch's other places are for the jobs waiting behind it. next reports
-// false when db is closing.
+// starve them, one deferrable job goes first once q.laterAt has come (the
+// writer sets it so that they get a share of its time, see laterShare).
+// Only the first job of a batch can be deferrable: the batch's other
+// places are for the jobs waiting behind it. next reports false when db is
+// closing.
 func (db *DB) next(q *turns) (*writeJob, bool) {
 	for {
 		now := time.Now()
-		overdue := now.Sub(q.lastLater) >= db.laterEvery
+		overdue := !now.Before(q.laterAt)
 		if overdue {
 			select {
 			case j := <-db.later:
-				q.lastLater = now
 				return j, true
 			default:
 			}
@@ -479,7 +482,6 @@ func (db *DB) next(q *turns) (*writeJob, bool) {
 			case j := <-db.jobs:
 				return j, true
 			case j := <-db.later:
-				q.lastLater = time.Now()
 				return j, true
 			case <-db.closing:
 				return nil, false
@@ -487,7 +489,7 @@ func (db *DB) next(q *turns) (*writeJob, bool) {
 		}
 		// Other jobs ran a moment ago: wait for the next of them, or until
 		// deferrable ones may go.
-		q.timer.Reset(min(q.lastOther.Add(db.quiet).Sub(now), q.lastLater.Add(db.laterEvery).Sub(now)))
+		q.timer.Reset(min(q.lastOther.Add(db.quiet).Sub(now), q.laterAt.Sub(now)))
 		select {
 		case j := <-db.jobs:
 			q.timer.Stop()
@@ -501,12 +503,13 @@ func (db *DB) next(q *turns) (*writeJob, bool) {
 }
 
 // While other jobs keep coming, deferrable ones wait for a pause of quiet,
-// and laterEvery at most before one goes first. The inbox's job (32
-// messages answered) takes about 2 ms of the writer, so under a flood of
-// callbacks the answers get a tenth of it.
+// or until they have had 1/laterShare of the writer's time: after a
+// deferrable job that ran for d, the next goes first after (laterShare-1)d.
+// The inbox answers 32 messages in about 2 ms, and then waits 18; its
+// small jobs, at a trickle of messages, wait as little.
 const (
 	quiet      = 5 * time.Millisecond
-	laterEvery = 20 * time.Millisecond
+	laterShare = 10
 )
 
 // A commit waits at most lingerFor (in practice up to a millisecond, the

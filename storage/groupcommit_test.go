@@ -324,16 +324,15 @@ func TestWALStaysBounded(t *testing.T) {
 	t.Logf("WAL %d bytes", fi.Size())
 }
 
-// A deferrable job waits while others are waiting or have just run, unless
-// deferrable jobs have waited db.laterEvery since the last one went; and
-// the closing DB stops the writer.
+// A deferrable job waits while others are waiting or have just run, until
+// its turn (turns.laterAt) comes; and the closing DB stops the writer.
 func TestNextPutsDeferrableJobsLast(t *testing.T) {
 	job := func(name string, deferrable bool) *writeJob {
 		return &writeJob{ctx: context.WithValue(context.Background(), struct{}{}, name), deferrable: deferrable}
 	}
 	name := func(j *writeJob) string { return j.ctx.Value(struct{}{}).(string) }
-	db := &DB{jobs: make(chan *writeJob, 4), later: make(chan *writeJob, 4), closing: make(chan struct{}), quiet: 0, laterEvery: time.Hour}
-	q := &turns{lastLater: time.Now(), timer: time.NewTimer(time.Hour)}
+	db := &DB{jobs: make(chan *writeJob, 4), later: make(chan *writeJob, 4), closing: make(chan struct{}), quiet: 0}
+	q := &turns{laterAt: time.Now().Add(time.Hour), timer: time.NewTimer(time.Hour)}
 	q.timer.Stop()
 	db.later <- job("answer", true)
 	db.jobs <- job("callback 1", false)
@@ -348,9 +347,6 @@ func TestNextPutsDeferrableJobsLast(t *testing.T) {
 	}
 	if want := "callback 1,callback 2,answer"; strings.Join(order, ",") != want {
 		t.Fatalf("jobs taken in the order %q, want %q", order, want)
-	}
-	if time.Since(q.lastLater) > time.Minute {
-		t.Fatal("taking a deferrable job did not restart its wait")
 	}
 
 	// Other jobs ran a moment ago: a deferrable job waits even with
@@ -369,14 +365,21 @@ func TestNextPutsDeferrableJobsLast(t *testing.T) {
 		t.Fatalf("took %q, want callback 3", n)
 	}
 
-	// Once deferrable jobs have waited long enough, one goes first.
-	db.laterEvery = 0
+	// Once its turn has come, a deferrable job goes first.
+	q.laterAt = time.Now()
 	db.jobs <- job("callback 4", false)
 	if j, _ := db.next(q); name(j) != "answer between waves" {
-		t.Fatalf("took %q while a deferrable job had waited past laterEvery", name(j))
+		t.Fatalf("took %q though a deferrable job's turn had come", name(j))
 	}
 	if j, _ := db.next(q); name(j) != "callback 4" {
 		t.Fatalf("took %q, want callback 4", name(j))
+	}
+
+	// A deferrable job waiting for its turn gets it without other jobs.
+	q.laterAt = time.Now().Add(30 * time.Millisecond)
+	db.later <- job("answer on its turn", true)
+	if j, _ := db.next(q); name(j) != "answer on its turn" {
+		t.Fatalf("took %q, want the deferrable job once its turn came", name(j))
 	}
 
 	// Writes made with a Deferrable context are queued as deferrable.
@@ -403,7 +406,7 @@ func TestNextPutsDeferrableJobsLast(t *testing.T) {
 		<-errc
 	}
 
-	db.laterEvery, db.quiet = time.Hour, time.Hour
+	q.laterAt = time.Now().Add(time.Hour)
 	close(db.closing)
 	if _, ok := db.next(q); ok {
 		t.Fatal("next returned a job from a closing DB with nothing waiting")
