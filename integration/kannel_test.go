@@ -144,19 +144,28 @@ func TestKannelRoundTrip(t *testing.T) {
 				}
 				return nil
 			})
-			t.Logf("outbound message %d: status %s, %d segment(s); delivery reports: %s", out.ID, out.Status, out.Segments, reports(toKaryashala, out.ID))
-			delivered := false
-			for _, e := range toKaryashala.requests("/sms/kannel/status") {
-				if e.Query.Get("id") != strconv.FormatInt(out.ID, 10) {
-					continue
+			// The proxy records a request once Karyashala has answered it,
+			// a moment after the report is committed and the API shows it.
+			var statusReports []exchange
+			waitFor(t, 10*time.Second, "a delivery report with status=1 recorded on /sms/kannel/status", func() error {
+				statusReports = statusReports[:0]
+				delivered := false
+				for _, e := range toKaryashala.requests("/sms/kannel/status") {
+					if e.Query.Get("id") == strconv.FormatInt(out.ID, 10) {
+						statusReports = append(statusReports, e)
+						delivered = delivered || e.Query.Get("status") == "1"
+					}
 				}
+				if !delivered {
+					return fmt.Errorf("no delivery report with status=1 for message %d among %d", out.ID, len(statusReports))
+				}
+				return nil
+			})
+			t.Logf("outbound message %d: status %s, %d segment(s); delivery reports: %s", out.ID, out.Status, out.Segments, reports(toKaryashala, out.ID))
+			for _, e := range statusReports {
 				if e.Status != http.StatusOK {
 					t.Errorf("GET /sms/kannel/status?%s answered %d, want 200", e.Query.Encode(), e.Status)
 				}
-				delivered = delivered || e.Query.Get("status") == "1"
-			}
-			if !delivered {
-				t.Errorf("no delivery report with status=1 reached /sms/kannel/status for message %d", out.ID)
 			}
 
 			// What Karyashala asked of smsbox.
