@@ -260,13 +260,13 @@ type user struct {
 // target is what every user of a run sends to: one connection pool and the
 // parts of each request that never change.
 type target struct {
-	client   *fasthttp.HostClient
-	ussdURL  string
-	smsURL   string
-	bareURL  string
-	fields   string   // serviceCode and networkCode, escaped
-	texts    []string // the text field of each hop of the journey, escaped
-	journeys int      // hops in one journey: len(Journey)+1
+	client  *fasthttp.HostClient
+	ussdURL string
+	smsURL  string
+	bareURL string
+	fields  string   // serviceCode and networkCode, escaped
+	texts   []string // the text field of each hop of the journey, escaped
+	hops    int      // in one journey: len(Journey)+1
 }
 
 func newTarget(o Options) (*target, error) {
@@ -276,7 +276,11 @@ func newTarget(o Options) (*target, error) {
 	}
 	addr := u.Host
 	if u.Port() == "" {
-		addr = net.JoinHostPort(u.Hostname(), map[bool]string{true: "443", false: "80"}[u.Scheme == "https"])
+		port := "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+		addr = net.JoinHostPort(u.Hostname(), port)
 	}
 	base := strings.TrimRight(o.URL, "/")
 	callback := func(path string) string {
@@ -296,11 +300,11 @@ func newTarget(o Options) (*target, error) {
 			DisableHeaderNamesNormalizing: true,
 			DisablePathNormalizing:        true,
 		},
-		ussdURL:  callback("/ussd/africastalking"),
-		smsURL:   callback("/sms/africastalking/inbound"),
-		bareURL:  base + "/",
-		fields:   "&serviceCode=" + url.QueryEscape(o.ServiceCode) + "&networkCode=40410",
-		journeys: len(o.Journey) + 1,
+		ussdURL: callback("/ussd/africastalking"),
+		smsURL:  callback("/sms/africastalking/inbound"),
+		bareURL: base + "/",
+		fields:  "&serviceCode=" + url.QueryEscape(o.ServiceCode) + "&networkCode=40410",
+		hops:    len(o.Journey) + 1,
 	}
 	for hop := 0; hop <= len(o.Journey); hop++ {
 		t.texts = append(t.texts, url.QueryEscape(strings.Join(o.Journey[:hop], "*")))
@@ -324,7 +328,7 @@ func (u *user) step() error {
 }
 
 func (u *user) ussdHop() error {
-	if u.session == nil || u.hop >= u.t.journeys {
+	if len(u.session) == 0 || u.hop >= u.t.hops {
 		u.seq++
 		b := append(u.session[:0], "sessionId=load-"...)
 		b = strconv.AppendInt(b, time.Now().UnixNano(), 10)
@@ -342,12 +346,12 @@ func (u *user) ussdHop() error {
 	u.hop++
 	switch {
 	case err != nil:
-		u.session = u.session[:0:0]
+		u.hop = u.t.hops // the next hop starts a new session
 		return err
 	case bytes.HasPrefix(body, []byte("END ")):
-		u.hop = u.t.journeys // the next hop starts a new session
+		u.hop = u.t.hops
 	case !bytes.HasPrefix(body, []byte("CON ")):
-		u.hop = u.t.journeys
+		u.hop = u.t.hops
 		return fmt.Errorf("ussd answer does not start with CON or END: %.60q", body)
 	}
 	return nil

@@ -35,10 +35,13 @@ func TestCheckLoopback(t *testing.T) {
 // fakeUSSD answers like a USSD server: CON until the journey's last input,
 // then END. It records every session's texts in order.
 type fakeUSSD struct {
-	mu       sync.Mutex
-	sessions map[string][]string
-	phones   map[string]string
-	last     string
+	mu        sync.Mutex
+	sessions  map[string][]string
+	phones    map[string]string
+	last      string
+	failEvery int // answer every failEvery-th request 500, recording nothing
+	requests  int
+	failed    int
 }
 
 func (f *fakeUSSD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,6 +59,12 @@ func (f *fakeUSSD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.mu.Lock()
+	if f.requests++; f.failEvery > 0 && f.requests%f.failEvery == 0 {
+		f.failed++
+		f.mu.Unlock()
+		http.Error(w, "try again", http.StatusInternalServerError)
+		return
+	}
 	f.sessions[id] = append(f.sessions[id], text)
 	if p, ok := f.phones[id]; ok && p != phone {
 		f.mu.Unlock()
@@ -71,16 +80,29 @@ func (f *fakeUSSD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprint(w, "CON menu")
 }
 
+// Every journey is dialled in order, a hop at a time, each session with one
+// phone; after a failed hop the next starts a new session.
 func TestRunUSSDJourneys(t *testing.T) {
-	f := &fakeUSSD{sessions: map[string][]string{}, phones: map[string]string{}, last: "00"}
+	for _, failEvery := range []int{0, 7} {
+		t.Run(fmt.Sprint("fail every ", failEvery), func(t *testing.T) { testUSSDJourneys(t, failEvery) })
+	}
+}
+
+func testUSSDJourneys(t *testing.T, failEvery int) {
+	f := &fakeUSSD{sessions: map[string][]string{}, phones: map[string]string{}, last: "00", failEvery: failEvery}
 	srv := httptest.NewServer(f)
 	defer srv.Close()
 	r, err := Run(context.Background(), Options{URL: srv.URL, Mode: "ussd", Concurrency: 4, Duration: 300 * time.Millisecond, Journey: []string{"1", "2", "00"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Errors != 0 || r.Requests == 0 {
-		t.Fatalf("%d requests, %d errors (%s)", r.Requests, r.Errors, r.FirstErr)
+	f.mu.Lock()
+	failed := f.failed
+	f.mu.Unlock()
+	// A request cut off by the run's end may have been answered (and a
+	// failure counted) without being counted by Run.
+	if r.Requests == 0 || r.Errors < int64(failed)-4 || r.Errors > int64(failed) {
+		t.Fatalf("%d requests, %d errors (%s); the server failed %d", r.Requests, r.Errors, r.FirstErr, failed)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
