@@ -1,6 +1,7 @@
 package ratelimit
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -88,5 +89,30 @@ func TestQuietPhonesForgotten(t *testing.T) {
 	k.Allow("new")
 	if k.Len() != 1 {
 		t.Fatalf("after two rotations Len = %d, want 1", k.Len())
+	}
+}
+
+// A flood of distinct numbers ends generations early, so the buckets held
+// never pass two generations' worth; a phone seen in the current one keeps
+// its bucket.
+func TestFloodOfNumbersBounded(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	k := PerMinute(3)
+	k.now = func() time.Time { return now }
+	k.maxKeys = 100
+	for i := 0; i < 3; i++ {
+		k.Allow("flooder")
+	}
+	for i := 0; i < 50; i++ {
+		k.Allow(fmt.Sprint("spoofed ", i))
+	}
+	if k.Allow("flooder") {
+		t.Fatal("a phone that had spent its burst got a new one under the cap")
+	}
+	for i := 0; i < 10_000; i++ {
+		k.Allow(fmt.Sprint("spoofed ", i))
+		if n := k.Len(); n > 2*k.maxKeys {
+			t.Fatalf("%d buckets held after %d numbers, more than two generations of %d", n, i+1, k.maxKeys)
+		}
 	}
 }
