@@ -60,11 +60,10 @@ func (k *Keyed) Allow(key string) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if since := now.Sub(k.rotatedAt); since > k.idle {
-		k.prev, k.cur = k.cur, make(map[string]*rate.Limiter, len(k.cur))
+		k.rotate(now)
 		if since > 2*k.idle {
 			k.prev = nil // the current generation is as stale as the previous
 		}
-		k.rotatedAt = now
 	}
 	b := k.cur[key]
 	if b == nil {
@@ -74,12 +73,18 @@ func (k *Keyed) Allow(key string) bool {
 			b = rate.NewLimiter(k.limit, k.burst)
 		}
 		if len(k.cur) >= k.maxKeys {
-			k.prev, k.cur = k.cur, make(map[string]*rate.Limiter, len(k.cur))
-			k.rotatedAt = now
+			k.rotate(now)
 		}
 		k.cur[key] = b
 	}
 	return b.AllowN(now, 1)
+}
+
+// rotate starts a new generation; the current one becomes the previous.
+// k.mu must be held.
+func (k *Keyed) rotate(now time.Time) {
+	k.prev, k.cur = k.cur, make(map[string]*rate.Limiter, len(k.cur))
+	k.rotatedAt = now
 }
 
 // Len is the number of keys tracked, for tests and metrics.
