@@ -330,14 +330,7 @@ func (u *user) step() error {
 func (u *user) ussdHop() error {
 	if len(u.session) == 0 || u.hop >= u.t.hops {
 		u.seq++
-		b := append(u.session[:0], "sessionId=load-"...)
-		b = strconv.AppendInt(b, time.Now().UnixNano(), 10)
-		b = append(b, '-')
-		b = strconv.AppendInt(b, int64(u.id), 10)
-		b = append(b, '-')
-		b = strconv.AppendInt(b, int64(u.seq), 10)
-		b = append(b, "&phoneNumber=%2B9197"...)
-		b = appendDigits(b, u.rng.IntN(100_000_000), 8)
+		b := fmt.Appendf(u.session[:0], "sessionId=%s&phoneNumber=%%2B9197%08d", u.loadID(time.Now()), u.rng.IntN(100_000_000))
 		b = append(b, u.t.fields...)
 		u.session, u.hop = append(b, "&text="...), 0
 	}
@@ -359,32 +352,17 @@ func (u *user) ussdHop() error {
 
 func (u *user) sms() error {
 	u.seq++
-	b := append(u.body[:0], "from=%2B9196"...)
-	b = appendDigits(b, u.rng.IntN(100_000_000), 8)
-	b = append(b, "&to=384&text=COMPLAINT+load+test+"...)
-	b = strconv.AppendInt(b, int64(u.seq), 10)
 	now := time.Now()
-	b = append(b, "&date="...)
-	b = append(b, url.QueryEscape(now.UTC().Format("2006-01-02 15:04:05"))...)
-	b = append(b, "&id=load-"...)
-	b = strconv.AppendInt(b, now.UnixNano(), 10)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(u.id), 10)
-	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(u.seq), 10)
-	u.body = append(b, "&linkId="...)
+	u.body = fmt.Appendf(u.body[:0], "from=%%2B9196%08d&to=384&text=COMPLAINT+load+test+%d&date=%s&id=%s&linkId=",
+		u.rng.IntN(100_000_000), u.seq, url.QueryEscape(now.UTC().Format("2006-01-02 15:04:05")), u.loadID(now))
 	_, err := u.do(fasthttp.MethodPost, u.t.smsURL, u.body)
 	return err
 }
 
-// appendDigits appends n in exactly width decimal digits, zero-padded.
-func appendDigits(b []byte, n, width int) []byte {
-	var d [20]byte
-	for i := width - 1; i >= 0; i-- {
-		d[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return append(b, d[:width]...)
+// loadID is a session or message id of this user's, unique in the run and
+// across runs: load-<now in ns>-<user>-<sequence>.
+func (u *user) loadID(now time.Time) string {
+	return fmt.Sprintf("load-%d-%d-%d", now.UnixNano(), u.id, u.seq)
 }
 
 // do sends one request and returns the answer's body, which is valid until
