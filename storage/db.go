@@ -228,8 +228,18 @@ func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, erro
 	return out, rows.Err()
 }
 
+// migrateFile applies one migration, unless it is recorded already. It runs
+// with foreign keys off, as SQLite's procedure for rebuilding a table
+// requires (a parent table dropped and created again would otherwise
+// cascade or fail on its children), and checks every foreign key before it
+// commits instead. The pragma is a no-op inside a transaction, so it is set
+// on the writer's one connection around it.
 func (db *DB) migrateFile(ctx context.Context, name string) error {
 	base := filepath.Base(name)
+	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("migration %s: %w", base, err)
+	}
+	defer db.w.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -248,10 +258,33 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 		return fmt.Errorf("migration %s: %w", base, err)
 	}
+	if err := foreignKeyCheck(ctx, tx); err != nil {
+		return fmt.Errorf("migration %s: %w", base, err)
+	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO migrations (name, applied_at) VALUES (?, ?)`, base, fmtTime(time.Now())); err != nil {
 		return fmt.Errorf("migration %s: %w", base, err)
 	}
 	return tx.Commit()
+}
+
+// foreignKeyCheck fails, naming the first offending row, when a row
+// refers to one that does not exist.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key check: row %d of %s refers to a missing row of %s", rowid.Int64, table, parent)
+	}
+	return rows.Err()
 }
 
 // writeJob is one caller's write waiting for the group committer.

@@ -31,6 +31,18 @@ func scanMessage(row scanner) (*domain.Message, error) {
 	return &m, nil
 }
 
+// The inserts of every message in and out. Each row checks the table's
+// CHECKs; an IN list of more than two values among them would build a
+// b-tree for every row (see migration 2026-12-02-1-checks.sql and
+// TestHotInsertsBuildNoTables).
+const (
+	insertInbound = `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
+		VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
+		ON CONFLICT (direction, provider, provider_id) DO NOTHING`
+	insertOutbound = `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
+		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
 // StoreInbound saves an inbound message once per provider id, unanswered
 // (handled_at NULL) for the inbox handler. It is the write every carrier
 // callback waits for, so it is one statement and needs no savepoint: the
@@ -48,9 +60,7 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	var stored *domain.Message
 	dup := false
 	err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
-		err := insertID(ctx, tx, &m.ID, `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
-			VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
-			ON CONFLICT (direction, provider, provider_id) DO NOTHING`,
+		err := insertID(ctx, tx, &m.ID, insertInbound,
 			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now))
 		if errors.Is(err, errNoInsert) {
 			prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, m.Provider, m.ProviderID))
@@ -129,8 +139,7 @@ func (db *DB) enqueue(ctx context.Context, tx *sql.Tx, m *domain.Message, force 
 			m.Status, m.Error = domain.MsgFailed, "opted out"
 		}
 	}
-	return insertID(ctx, tx, &m.ID, `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
-		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	return insertID(ctx, tx, &m.ID, insertOutbound,
 		m.Provider, m.Phone, m.Peer, m.Text, m.Lang, m.Status, m.Segments, m.Error, fmtTime(now), nullID(m.ComplaintID), nullID(m.ReplyTo), fmtTime(now), fmtTime(now))
 }
 

@@ -2,12 +2,8 @@ package storage
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"io/fs"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -149,35 +145,9 @@ func TestSweptSessionsAreForgotten(t *testing.T) {
 // and by phone.
 func TestSessionKeysMigration(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite", dsn(path, connWriter))
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, err := fs.Glob(migrationFS, "migrations/*.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sort.Strings(names)
-	must := func(_ sql.Result, err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	must(raw.Exec(`CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`))
-	for _, name := range names {
-		if strings.HasSuffix(name, "session-keys.sql") {
-			break
-		}
-		body, err := migrationFS.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		must(raw.Exec(string(body)))
-		must(raw.Exec(`INSERT INTO migrations (name, applied_at) VALUES (?, '')`, filepath.Base(name)))
-	}
+	raw := migrateUpTo(t, path, "session-keys.sql")
 	at := fmtTime(time.Now())
-	must(raw.Exec(`INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES ('s1', '+919800000001', '{"n":1}', 0, ?), ('s2', '+919800000002', '{"n":2}', 1, ?)`, at, at))
+	mustExec(t, raw, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES ('s1', '+919800000001', '{"n":1}', 0, ?), ('s2', '+919800000002', '{"n":2}', 1, ?)`, at, at)
 	if err := raw.Close(); err != nil {
 		t.Fatal(err)
 	}
