@@ -234,12 +234,17 @@ func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, erro
 // cascade or fail on its children), and checks every foreign key before it
 // commits instead. The pragma is a no-op inside a transaction, so it is set
 // on the writer's one connection around it.
-func (db *DB) migrateFile(ctx context.Context, name string) error {
+func (db *DB) migrateFile(ctx context.Context, name string) (err error) {
 	base := filepath.Base(name)
 	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
 		return fmt.Errorf("migration %s: %w", base, err)
 	}
-	defer db.w.ExecContext(ctx, `PRAGMA foreign_keys = ON`)
+	defer func() {
+		// Whatever ctx says: the writer must not go on without them.
+		if _, e := db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`); e != nil && err == nil {
+			err = fmt.Errorf("migration %s: turn foreign keys back on: %w", base, e)
+		}
+	}()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err

@@ -104,6 +104,23 @@ func TestChecksMigrationKeepsRowsAndRules(t *testing.T) {
 	}
 }
 
+// The writer enforces foreign keys once the migrations are done, whether
+// one ran or none did.
+func TestForeignKeysOnAfterMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	for i := 0; i < 2; i++ {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var on int
+		if err := db.w.QueryRow(`PRAGMA foreign_keys`).Scan(&on); err != nil || on != 1 {
+			t.Fatalf("open %d: foreign_keys = %d, %v", i+1, on, err)
+		}
+		db.Close()
+	}
+}
+
 // A migration that leaves a row referring to no row fails, naming it, and
 // is not recorded.
 func TestMigrationFailsOnDanglingReference(t *testing.T) {
