@@ -54,6 +54,7 @@ type DB struct {
 	syncq      chan []*writeJob // committed durable jobs, for the syncer
 	syncerDone chan struct{}
 	sessionIdx sessionIndex // see SessionStore
+	inboundIdx inboundIndex // see MessageService.StoreInbound
 	known      knownPhones  // see MemberService.Caller
 
 	// Now is the clock; tests replace it.

@@ -37,20 +37,22 @@ func scanMessage(row scanner) (*domain.Message, error) {
 // TestHotInsertsBuildNoTables).
 const (
 	insertInbound = `INSERT INTO messages (direction, provider, provider_id, phone, peer, text, lang, status, segments, created_at, updated_at)
-		VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)
-		ON CONFLICT (direction, provider, provider_id) DO NOTHING`
+		VALUES ('in', ?, ?, ?, ?, ?, ?, 'received', ?, ?, ?)`
 	insertOutbound = `INSERT INTO messages (direction, provider, phone, peer, text, lang, status, segments, error, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
 		VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 )
 
 // StoreInbound saves an inbound message once per provider id, unanswered
 // (handled_at NULL) for the inbox handler. It is the write every carrier
-// callback waits for, so it is one statement and needs no savepoint: the
-// unique key on (direction, provider, provider_id) turns a redelivery into
-// no row.
+// callback waits for, so it is one statement and needs no savepoint; the
+// inbound index (inboundIndex) finds a redelivery, which stores no row.
 func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*domain.Message, bool, error) {
 	if m.Phone == "" || m.Provider == "" {
 		return nil, false, domain.Errorf(domain.EINVALID, "an inbound message needs a phone and a provider")
+	}
+	idx, err := s.db.inbound()
+	if err != nil {
+		return nil, false, fmt.Errorf("store inbound message: %w", err)
 	}
 	now := s.db.now()
 	m.Direction, m.Status, m.CreatedAt, m.UpdatedAt, m.HandledAt = domain.DirIn, domain.MsgReceived, now, now, nil
@@ -59,19 +61,28 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	}
 	var stored *domain.Message
 	dup := false
-	err := s.db.writeOne(ctx, func(tx *sql.Tx) error {
-		err := insertID(ctx, tx, &m.ID, insertInbound,
-			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now))
-		if errors.Is(err, errNoInsert) {
-			prev, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, m.Provider, m.ProviderID))
+	err = s.db.writeOne(ctx, func(tx *sql.Tx) error {
+		hashTaken := false
+		if m.ProviderID != "" {
+			prev, taken, err := idx.storedInbound(ctx, tx, m.Provider, m.ProviderID)
 			if err != nil {
 				return err
 			}
-			stored, dup = prev, true
-			return nil
+			if prev != nil {
+				stored, dup = prev, true
+				return nil
+			}
+			hashTaken = taken
+		}
+		if err := insertID(ctx, tx, &m.ID, insertInbound,
+			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now)); err != nil {
+			return err
+		}
+		if m.ProviderID != "" {
+			idx.add(inboundKey(m.Provider, m.ProviderID), m.ID, hashTaken)
 		}
 		stored = m
-		return err
+		return nil
 	})
 	if err != nil {
 		return nil, false, fmt.Errorf("store inbound message: %w", err)

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/karyashala/karyashala/domain"
 )
 
 // migrateUpTo makes the database at path as it was before the migration
@@ -85,6 +87,10 @@ func TestChecksMigrationKeepsRowsAndRules(t *testing.T) {
 	if err != nil || len(in) != 1 || in[0].ID != 40 || in[0].ProviderID != "AT-1" {
 		t.Fatalf("unhandled after the migration = %v, %v", in, err)
 	}
+	if m, dup, err := ms.StoreInbound(ctx, &domain.Message{Provider: "africastalking", ProviderID: "AT-1", Phone: "+919800000001", Text: "COMPLAINT water leak"}); err != nil || !dup || m.ID != 40 {
+		t.Fatalf("redelivery of a message stored before the migration = %+v, dup=%v, %v", m, dup, err)
+	}
+	mustExec(t, db.w, `UPDATE messages SET provider_id = 'AT-out-1' WHERE id = 41`)
 	var reply, complaint int64
 	if err := db.r.QueryRow(`SELECT reply_to, complaint_id FROM messages WHERE id = 41`).Scan(&reply, &complaint); err != nil || reply != 40 || complaint != 7 {
 		t.Fatalf("the reply's references = %d, %d, %v", reply, complaint, err)
@@ -94,6 +100,7 @@ func TestChecksMigrationKeepsRowsAndRules(t *testing.T) {
 		`INSERT INTO messages (direction, provider, phone, text, status, complaint_id, created_at, updated_at) VALUES ('out', 'x', '+919800000001', 't', 'queued', 999, '', '')`,
 		`UPDATE complaints SET status = 'forgotten' WHERE id = 7`,
 		`INSERT INTO complaint_events (complaint_id, at, actor, to_status) VALUES (999, '', 'x', 'new')`,
+		`INSERT INTO messages (direction, provider, provider_id, phone, text, status, created_at, updated_at) VALUES ('out', 'africastalking', 'AT-out-1', '+919800000001', 't', 'sent', '', '')`,
 	} {
 		if _, err := db.w.Exec(bad); err == nil || !strings.Contains(err.Error(), "constraint failed") {
 			t.Errorf("%.70s: err = %v, want a constraint failure", bad, err)

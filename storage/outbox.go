@@ -34,6 +34,10 @@ var msgRank = map[string]int{
 	domain.MsgFailed:    3,
 }
 
+// outboundByCarrierID finds the message a delivery report is about,
+// through the partial unique index of outbound carrier ids.
+const outboundByCarrierID = `SELECT ` + messageCols + ` FROM messages WHERE direction = 'out' AND provider = ? AND provider_id = ?`
+
 // claimQuery finds the next due queued message. Without statistics the
 // planner would rather walk every outbound message by direction.
 const claimQuery = `SELECT id FROM messages INDEXED BY messages_queued
@@ -138,7 +142,7 @@ func (o *Outbox) ApplyReport(ctx context.Context, r domain.DeliveryReport) (*dom
 		if r.MessageID != 0 {
 			m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ? AND direction = 'out'`, r.MessageID))
 		} else {
-			m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE direction = 'out' AND provider = ? AND provider_id = ?`, r.Provider, r.ProviderID))
+			m, err = scanMessage(tx.QueryRowContext(ctx, outboundByCarrierID, r.Provider, r.ProviderID))
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return domain.Errorf(domain.ENOTFOUND, "no outbound message matches the report (id %d, %s id %q)", r.MessageID, r.Provider, r.ProviderID)

@@ -20,7 +20,7 @@ func TestHotQueriesUseTheirIndexes(t *testing.T) {
 	}{
 		{claimQuery, "messages_queued", false},
 		{`SELECT ` + messageCols + unhandled + ` ORDER BY id LIMIT ?`, "messages_unhandled", false},
-		{`SELECT id FROM messages WHERE direction = 'in' AND provider = ? AND provider_id = ?`, "sqlite_autoindex_messages_1", false},
+		{outboundByCarrierID, "messages_out_provider", false},
 	}
 	for _, c := range cases {
 		args := make([]any, strings.Count(c.query, "?"))

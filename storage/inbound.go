@@ -1,0 +1,138 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"sync"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+// inboundIndex finds a stored inbound message by its carrier's id, so that
+// a redelivered callback is stored once. It replaces the unique index on
+// (direction, provider, provider_id) the table had: carriers' ids are
+// random (Africa's Talking's ATXid_ and Twilio's SM are hex), so each
+// message put its entry on a page of its own in that b-tree, and once the
+// index outgrew a batch every message wrote one more 4 KB page to the WAL
+// (and to the checkpoint) than its row. Under a flood with such ids the
+// server stored 10,600-13,300 messages a second with it and 18,800-23,700
+// without (docs/performance.md, session 7).
+//
+// ids maps a 64-bit hash of provider and id to the message's row id; more
+// holds, by the full key, the few messages whose hash an earlier one
+// already had. Neither is trusted alone: a hit is read back in the
+// writer's transaction and counts only if the row has the same provider
+// and id, so an entry whose row was rolled back (its id then given to
+// another row), or another key's under the same hash, costs a read and
+// never a lost message. Entries are added only by write jobs, which run
+// one at a time on the writer; mu keeps it safe for any caller all the
+// same. An entry costs about 40 bytes: 40 MB for a million messages,
+// read from the table when the first inbound message is stored.
+type inboundIndex struct {
+	once sync.Once
+	err  error
+	mu   sync.Mutex
+	seed maphash.Seed
+	ids  map[uint64]int64
+	more map[string]int64
+	sum  func(string) uint64 // tests' stand-in for the hash
+}
+
+// hash is safe without mu: seed is set once, when the index is read.
+func (idx *inboundIndex) hash(key string) uint64 {
+	if idx.sum != nil {
+		return idx.sum(key)
+	}
+	return maphash.String(idx.seed, key)
+}
+
+// inbound returns db's inbound index, reading it from the table the first
+// time (not under any caller's context; see DB.sessions).
+func (db *DB) inbound() (*inboundIndex, error) {
+	idx := &db.inboundIdx
+	idx.once.Do(func() { idx.err = idx.load(context.Background(), db.r) })
+	return idx, idx.err
+}
+
+func (idx *inboundIndex) load(ctx context.Context, r *sql.DB) error {
+	idx.seed = maphash.MakeSeed()
+	idx.ids, idx.more = make(map[uint64]int64), make(map[string]int64)
+	rows, err := r.QueryContext(ctx, `SELECT id, provider, provider_id FROM messages WHERE direction = 'in' AND provider_id IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return fmt.Errorf("read inbound message ids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var provider, providerID string
+		if err := rows.Scan(&id, &provider, &providerID); err != nil {
+			return fmt.Errorf("read inbound message ids: %w", err)
+		}
+		// Rows are unique by key (the unique index held until the
+		// migration that dropped it, this index since), so a hash seen
+		// before is another key's.
+		key := inboundKey(provider, providerID)
+		_, taken := idx.ids[idx.hash(key)]
+		idx.add(key, id, taken)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read inbound message ids: %w", err)
+	}
+	return nil
+}
+
+func inboundKey(provider, providerID string) string { return provider + "\x00" + providerID }
+
+// candidates returns the row ids recorded for key: under its hash, and by
+// the key itself.
+func (idx *inboundIndex) candidates(key string) (byHash, byKey int64) {
+	h := idx.hash(key)
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	return idx.ids[h], idx.more[key]
+}
+
+// add records id as key's row: under its hash unless hashTaken (another
+// key's live row is there), by the key itself then.
+func (idx *inboundIndex) add(key string, id int64, hashTaken bool) {
+	h := idx.hash(key)
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if hashTaken {
+		idx.more[key] = id
+		return
+	}
+	idx.ids[h] = id
+}
+
+// storedInbound returns the message stored for provider's id, read in tx,
+// or nil. hashTaken reports whether the row under the key's hash is
+// another key's message with that hash, still in the table: a new row for
+// key must then go to more.
+func (idx *inboundIndex) storedInbound(ctx context.Context, tx *sql.Tx, provider, providerID string) (m *domain.Message, hashTaken bool, err error) {
+	key := inboundKey(provider, providerID)
+	h := idx.hash(key)
+	byHash, byKey := idx.candidates(key)
+	for i, id := range []int64{byHash, byKey} {
+		if id == 0 {
+			continue
+		}
+		m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if m.Direction == domain.DirIn && m.Provider == provider && m.ProviderID == providerID {
+			return m, false, nil
+		}
+		if i == 0 && m.Direction == domain.DirIn && m.ProviderID != "" {
+			hashTaken = idx.hash(inboundKey(m.Provider, m.ProviderID)) == h
+		}
+	}
+	return nil, hashTaken, nil
+}
