@@ -330,7 +330,7 @@ func (u *user) step() error {
 func (u *user) ussdHop() error {
 	if len(u.session) == 0 || u.hop >= u.t.hops {
 		u.seq++
-		b := fmt.Appendf(u.session[:0], "sessionId=%s&phoneNumber=%%2B9197%08d", u.loadID(time.Now()), u.rng.IntN(100_000_000))
+		b := fmt.Appendf(u.session[:0], "sessionId=%s&phoneNumber=%%2B9197%08d", u.carrierID("ATUid_"), u.rng.IntN(100_000_000))
 		b = append(b, u.t.fields...)
 		u.session, u.hop = append(b, "&text="...), 0
 	}
@@ -354,15 +354,18 @@ func (u *user) sms() error {
 	u.seq++
 	now := time.Now()
 	u.body = fmt.Appendf(u.body[:0], "from=%%2B9196%08d&to=384&text=COMPLAINT+load+test+%d&date=%s&id=%s&linkId=",
-		u.rng.IntN(100_000_000), u.seq, url.QueryEscape(now.UTC().Format("2006-01-02 15:04:05")), u.loadID(now))
+		u.rng.IntN(100_000_000), u.seq, url.QueryEscape(now.UTC().Format("2006-01-02 15:04:05")), u.carrierID("ATXid_"))
 	_, err := u.do(fasthttp.MethodPost, u.t.smsURL, u.body)
 	return err
 }
 
-// loadID is a session or message id of this user's, unique in the run and
-// across runs: load-<now in ns>-<user>-<sequence>.
-func (u *user) loadID(now time.Time) string {
-	return fmt.Sprintf("load-%d-%d-%d", now.UnixNano(), u.id, u.seq)
+// carrierID is a session or message id as Africa's Talking gives them:
+// prefix and 128 random bits in hex, unique in the run and across runs.
+// They are random, not in order, because a carrier's are: ids in order
+// made the server's work on them look cheaper than it is (see
+// storage/inbound.go).
+func (u *user) carrierID(prefix string) string {
+	return fmt.Sprintf("%s%016x%016x", prefix, u.rng.Uint64(), u.rng.Uint64())
 }
 
 // do sends one request and returns the answer's body, which is valid until

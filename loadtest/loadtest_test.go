@@ -54,7 +54,7 @@ func (f *fakeUSSD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("serviceCode %q, networkCode %q", code, net), http.StatusBadRequest)
 		return
 	}
-	if !phonePattern.MatchString(phone) || !strings.HasPrefix(id, "load-") {
+	if !phonePattern.MatchString(phone) || !carrierID.MatchString(id) {
 		http.Error(w, fmt.Sprintf("phoneNumber %q, sessionId %q", phone, id), http.StatusBadRequest)
 		return
 	}
@@ -126,7 +126,11 @@ func testUSSDJourneys(t *testing.T, failEvery int) {
 	}
 }
 
-var phonePattern = regexp.MustCompile(`^\+9197[0-9]{8}$`)
+var (
+	phonePattern = regexp.MustCompile(`^\+9197[0-9]{8}$`)
+	// carrierID is an id as Africa's Talking gives them: random hex.
+	carrierID = regexp.MustCompile(`^AT[UX]id_[0-9a-f]{32}$`)
+)
 
 // The SMS load's forms decode to what a carrier sends: a phone number,
 // the short code, a COMPLAINT, a date and a message id of its own.
@@ -145,7 +149,7 @@ func TestRunSMSForms(t *testing.T) {
 		defer mu.Unlock()
 		if !regexp.MustCompile(`^\+9196[0-9]{8}$`).MatchString(f.Get("from")) || f.Get("to") != "384" ||
 			!regexp.MustCompile(`^COMPLAINT load test [0-9]+$`).MatchString(f.Get("text")) || dateErr != nil ||
-			!f.Has("linkId") || ids[f.Get("id")] {
+			!f.Has("linkId") || !carrierID.MatchString(f.Get("id")) || ids[f.Get("id")] {
 			bad = append(bad, r.Form.Encode())
 		}
 		ids[f.Get("id")] = true
