@@ -221,6 +221,9 @@ func serve(ctx context.Context, cfg config.Config, demo bool) error {
 		return err
 	}
 	defer s.Close()
+	if err := s.DB.ReadIndexes(); err != nil {
+		return err
+	}
 	if demo {
 		if err := loadDemo(ctx, s, cfg); err != nil {
 			return fmt.Errorf("load demo data: %w", err)
