@@ -47,6 +47,21 @@ func migrateUpTo(t *testing.T, path, stop string) *sql.DB {
 	return raw
 }
 
+// openMigrated closes raw, made by migrateUpTo, and opens its file as the
+// server would, applying the migrations left.
+func openMigrated(t *testing.T, raw *sql.DB, path string) *DB {
+	t.Helper()
+	if err := raw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
 	t.Helper()
 	if _, err := db.Exec(q, args...); err != nil {
@@ -68,15 +83,7 @@ func TestChecksMigrationKeepsRowsAndRules(t *testing.T) {
 		VALUES (40, 'in', 'africastalking', 'AT-1', '+919800000001', 'COMPLAINT water leak', 'received', ?, ?)`, at, at)
 	mustExec(t, raw, `INSERT INTO messages (id, direction, provider, phone, text, status, next_attempt_at, complaint_id, reply_to, created_at, updated_at)
 		VALUES (41, 'out', 'africastalking', '+919800000001', 'Your reference is C1007', 'queued', ?, 7, 40, ?, ?)`, at, at, at)
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMigrated(t, raw, path)
 	ctx := context.Background()
 	c, err := NewComplaintService(db).ComplaintByRef(ctx, "C1007")
 	if err != nil || c.ID != 7 || c.Status != "in_progress" || c.ReporterPhone != "+919800000001" {

@@ -148,15 +148,7 @@ func TestSessionKeysMigration(t *testing.T) {
 	raw := migrateUpTo(t, path, "session-keys.sql")
 	at := fmtTime(time.Now())
 	mustExec(t, raw, `INSERT INTO ussd_sessions (id, phone, state, ended, updated_at) VALUES ('s1', '+919800000001', '{"n":1}', 0, ?), ('s2', '+919800000002', '{"n":2}', 1, ?)`, at, at)
-	if err := raw.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openMigrated(t, raw, path)
 	ss := NewSessionStore(db)
 	ctx := context.Background()
 	if got, err := ss.SessionByID(ctx, "s2"); err != nil || string(got.State) != `{"n":2}` || !got.Ended {
