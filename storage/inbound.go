@@ -30,7 +30,8 @@ import (
 // never a lost message. Entries are added only by write jobs, which run
 // one at a time on the writer; mu keeps it safe for any caller all the
 // same. An entry costs 24-38 bytes, 38 MB for a million messages, read
-// from the table when the first inbound message after a start is stored.
+// from the table by ReadIndexes when the server starts (else by the first
+// inbound message stored).
 type inboundIndex struct {
 	once sync.Once
 	err  error
