@@ -191,7 +191,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
-			u := &user{o: o, t: t, id: w, deadline: deadline, rng: rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano()))),
+			u := &user{o: o, t: t, deadline: deadline, rng: rand.New(rand.NewPCG(uint64(w), uint64(start.UnixNano()))),
 				req: fasthttp.AcquireRequest(), resp: fasthttp.AcquireResponse()}
 			defer fasthttp.ReleaseRequest(u.req)
 			defer fasthttp.ReleaseResponse(u.resp)
@@ -246,7 +246,6 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 type user struct {
 	o        Options
 	t        *target
-	id       int
 	rng      *rand.Rand
 	deadline time.Time // the run's end: a request still waiting then is cut off
 	req      *fasthttp.Request
@@ -329,7 +328,6 @@ func (u *user) step() error {
 
 func (u *user) ussdHop() error {
 	if len(u.session) == 0 || u.hop >= u.t.hops {
-		u.seq++
 		b := fmt.Appendf(u.session[:0], "sessionId=%s&phoneNumber=%%2B9197%08d", u.carrierID("ATUid_"), u.rng.IntN(100_000_000))
 		b = append(b, u.t.fields...)
 		u.session, u.hop = append(b, "&text="...), 0
