@@ -86,9 +86,9 @@ func (idx *inboundIndex) load(ctx context.Context, r *sql.DB) error {
 		// Rows are unique by key (the unique index held until the
 		// migration that dropped it, this index since), so a hash seen
 		// before is another key's.
-		key := inboundKey(provider, providerID)
-		_, taken := idx.ids[idx.hash(key)]
-		idx.add(key, id, taken)
+		slot := idx.slot(provider, providerID)
+		_, slot.taken = idx.ids[slot.h]
+		idx.add(slot, id)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("read inbound message ids: %w", err)
@@ -96,38 +96,45 @@ func (idx *inboundIndex) load(ctx context.Context, r *sql.DB) error {
 	return nil
 }
 
-func inboundKey(provider, providerID string) string { return provider + "\x00" + providerID }
-
-// candidates returns the row ids recorded for key: under its hash, and by
-// the key itself.
-func (idx *inboundIndex) candidates(key string) (byHash, byKey int64) {
-	h := idx.hash(key)
-	idx.mu.Lock()
-	defer idx.mu.Unlock()
-	return idx.ids[h], idx.more[key]
+// inboundSlot is where a carrier's id goes in the index: its key (provider
+// and id), the key's hash, and whether another key's row, still in the
+// table, holds that hash (the key then goes in more).
+type inboundSlot struct {
+	key   string
+	h     uint64
+	taken bool
 }
 
-// add records id as key's row: under its hash unless hashTaken (another
-// key's live row is there), by the key itself then.
-func (idx *inboundIndex) add(key string, id int64, hashTaken bool) {
-	h := idx.hash(key)
+func (idx *inboundIndex) slot(provider, providerID string) inboundSlot {
+	key := provider + "\x00" + providerID
+	return inboundSlot{key: key, h: idx.hash(key)}
+}
+
+// candidates returns the row ids recorded for s's key: under its hash, and
+// by the key itself.
+func (idx *inboundIndex) candidates(s inboundSlot) (byHash, byKey int64) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
-	if hashTaken {
-		idx.more[key] = id
+	return idx.ids[s.h], idx.more[s.key]
+}
+
+// add records id as the row of s's key: under its hash unless s.taken, by
+// the key itself then.
+func (idx *inboundIndex) add(s inboundSlot, id int64) {
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if s.taken {
+		idx.more[s.key] = id
 		return
 	}
-	idx.ids[h] = id
+	idx.ids[s.h] = id
 }
 
 // storedInbound returns the message stored for provider's id, read in tx,
-// or nil. hashTaken reports whether the row under the key's hash is
-// another key's message with that hash, still in the table: a new row for
-// key must then go to more.
-func (idx *inboundIndex) storedInbound(ctx context.Context, tx *sql.Tx, provider, providerID string) (m *domain.Message, hashTaken bool, err error) {
-	key := inboundKey(provider, providerID)
-	h := idx.hash(key)
-	byHash, byKey := idx.candidates(key)
+// or nil and the slot a new row for it goes in (see add).
+func (idx *inboundIndex) storedInbound(ctx context.Context, tx *sql.Tx, provider, providerID string) (*domain.Message, inboundSlot, error) {
+	slot := idx.slot(provider, providerID)
+	byHash, byKey := idx.candidates(slot)
 	for i, id := range []int64{byHash, byKey} {
 		if id == 0 {
 			continue
@@ -137,14 +144,14 @@ func (idx *inboundIndex) storedInbound(ctx context.Context, tx *sql.Tx, provider
 			continue
 		}
 		if err != nil {
-			return nil, false, err
+			return nil, slot, err
 		}
 		if m.Direction == domain.DirIn && m.Provider == provider && m.ProviderID == providerID {
-			return m, false, nil
+			return m, slot, nil
 		}
 		if i == 0 && m.Direction == domain.DirIn && m.ProviderID != "" {
-			hashTaken = idx.hash(inboundKey(m.Provider, m.ProviderID)) == h
+			slot.taken = idx.slot(m.Provider, m.ProviderID).h == slot.h
 		}
 	}
-	return nil, hashTaken, nil
+	return nil, slot, nil
 }

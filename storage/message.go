@@ -62,9 +62,9 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	var stored *domain.Message
 	dup := false
 	err = s.db.writeOne(ctx, func(tx *sql.Tx) error {
-		hashTaken := false
+		var slot inboundSlot
 		if m.ProviderID != "" {
-			prev, taken, err := idx.storedInbound(ctx, tx, m.Provider, m.ProviderID)
+			prev, s, err := idx.storedInbound(ctx, tx, m.Provider, m.ProviderID)
 			if err != nil {
 				return err
 			}
@@ -72,14 +72,14 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 				stored, dup = prev, true
 				return nil
 			}
-			hashTaken = taken
+			slot = s
 		}
 		if err := insertID(ctx, tx, &m.ID, insertInbound,
 			m.Provider, nullStr(m.ProviderID), m.Phone, m.Peer, m.Text, m.Lang, m.Segments, fmtTime(now), fmtTime(now)); err != nil {
 			return err
 		}
 		if m.ProviderID != "" {
-			idx.add(inboundKey(m.Provider, m.ProviderID), m.ID, hashTaken)
+			idx.add(slot, m.ID)
 		}
 		stored = m
 		return nil
