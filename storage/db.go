@@ -188,8 +188,13 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // Migrate applies, in name order, every embedded migration not yet recorded
-// in the migrations table, each in its own transaction.
-func (db *DB) Migrate(ctx context.Context) error {
+// in the migrations table, each in its own transaction. They run with
+// foreign keys off, as SQLite's procedure for rebuilding a table requires
+// (a parent table dropped and created again would otherwise cascade or
+// fail on its children), and each checks every foreign key before it
+// commits instead (migrateFile). The pragma is a no-op inside a
+// transaction, so it is set on the writer's one connection around them.
+func (db *DB) Migrate(ctx context.Context) (err error) {
 	if _, err := db.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("create migrations table: %w", err)
 	}
@@ -198,6 +203,15 @@ func (db *DB) Migrate(ctx context.Context) error {
 		return err
 	}
 	sort.Strings(names)
+	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	defer func() {
+		// Whatever ctx says: the writer must not go on without them.
+		if _, e := db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`); e != nil && err == nil {
+			err = fmt.Errorf("migrations: turn foreign keys back on: %w", e)
+		}
+	}()
 	for _, name := range names {
 		if err := db.migrateFile(ctx, name); err != nil {
 			return err
@@ -229,23 +243,10 @@ func queryStrings(ctx context.Context, db *sql.DB, query string) ([]string, erro
 	return out, rows.Err()
 }
 
-// migrateFile applies one migration, unless it is recorded already. It runs
-// with foreign keys off, as SQLite's procedure for rebuilding a table
-// requires (a parent table dropped and created again would otherwise
-// cascade or fail on its children), and checks every foreign key before it
-// commits instead. The pragma is a no-op inside a transaction, so it is set
-// on the writer's one connection around it.
-func (db *DB) migrateFile(ctx context.Context, name string) (err error) {
+// migrateFile applies one migration, unless it is recorded already, with
+// foreign keys off (see Migrate) and checked before it commits.
+func (db *DB) migrateFile(ctx context.Context, name string) error {
 	base := filepath.Base(name)
-	if _, err := db.w.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
-		return fmt.Errorf("migration %s: %w", base, err)
-	}
-	defer func() {
-		// Whatever ctx says: the writer must not go on without them.
-		if _, e := db.w.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`); e != nil && err == nil {
-			err = fmt.Errorf("migration %s: turn foreign keys back on: %w", base, e)
-		}
-	}()
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
