@@ -174,6 +174,9 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	// measures, so its own CPU a request is reported too.
 	self := os.Getpid()
 	paced, pacedBase := map[string][]loadtest.Result{}, map[string][]loadtest.Result{}
+	// The throughput runs' own latency: issue 5's p99 target is set at
+	// the connections given, beside the share measured in the same run.
+	closed, closedBase := map[string][]loadtest.Result{}, map[string][]loadtest.Result{}
 	handlerP99 := map[string][]float64{}
 	var lines []string
 	var drains []string
@@ -209,6 +212,7 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 			cpu := cpuSeconds(srv.Process.Pid) - cpu0
 			share, getShare := 100*r.PerSecond()/base.PerSecond(), 100*r.PerSecond()/get.PerSecond()
 			shares[m] = append(shares[m], share)
+			closed[m], closedBase[m] = append(closed[m], r), append(closedBase[m], base)
 			getShares[m] = append(getShares[m], getShare)
 			cpuPer[m] = append(cpuPer[m], 1e6*cpu/float64(r.Requests))
 			lines = append(lines, labelled(r, fmt.Sprintf("%5.1f%% of its baseline (%.1f%% of GET's), server CPU %s", share, getShare, perRequest(cpu, r.Requests))))
@@ -278,6 +282,9 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		s, g := shares[m], getShares[m]
 		fmt.Fprintf(out, "  %-5s %5.1f%%  (%.1f%% to %.1f%%) of the same requests to the do-nothing handler (median %.0f/s); %.1f%% of a GET; server CPU %.0fµs a request, load generator %.0fµs\n",
 			m, median(s), slices.Min(s), slices.Max(s), median(modeBases[m]), median(g), median(cpuPer[m]), median(genPer[m]))
+		srvP, baseP := latencies(closed[m]), latencies(closedBase[m])
+		fmt.Fprintf(out, "        in the same runs, %d connections: p99 %.2fms (%.2f to %.2fms); the do-nothing handler's p99 %.2fms\n",
+			o.Concurrency, srvP.p99, srvP.p99min, srvP.p99max, baseP.p99)
 	}
 	if len(paced) > 0 {
 		fmt.Fprintf(out, "latency offering %.0f%% of the round's baseline rate (open loop, from each request's due time), median of %d rounds:\n", 100*rateShare, rounds)
