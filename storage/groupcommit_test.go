@@ -18,7 +18,13 @@ import (
 
 func openTest(t testing.TB) *DB {
 	t.Helper()
-	db, err := Open(filepath.Join(t.TempDir(), "gc.db"))
+	return openAt(t, filepath.Join(t.TempDir(), "gc.db"))
+}
+
+// openAt opens the database at path, closed when the test ends.
+func openAt(t testing.TB, path string) *DB {
+	t.Helper()
+	db, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,12 +38,7 @@ func reopen(t testing.TB, db *DB) *DB {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(db.Path())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openAt(t, db.Path())
 }
 
 // In one batch, a caller whose write fails (or panics) leaves no trace, and

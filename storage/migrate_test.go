@@ -54,12 +54,7 @@ func openMigrated(t *testing.T, raw *sql.DB, path string) *DB {
 	if err := raw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return openAt(t, path)
 }
 
 func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {

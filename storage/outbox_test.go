@@ -15,11 +15,7 @@ import (
 // internal test cannot use storagetest, which imports this package.)
 func outboxDB(t *testing.T) (*DB, *time.Time) {
 	t.Helper()
-	db, err := Open(filepath.Join(t.TempDir(), "outbox.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := openAt(t, filepath.Join(t.TempDir(), "outbox.db"))
 	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
 	db.Now = func() time.Time { return now }
 	return db, &now
