@@ -26,7 +26,7 @@ import (
 func loadtestCmd() *cobra.Command {
 	var (
 		target, modes, journey, token string
-		cpuProfile                    string
+		cpuProfile, selfProfile       string
 		duration                      time.Duration
 		conc, seedSessions, rounds    int
 		rate, rateShare               float64
@@ -56,6 +56,11 @@ server's resident memory at the end.`,
 			if journey != "" {
 				o.Journey = strings.Split(journey, ",")
 			}
+			stop, err := startCPUProfile("--self-cpuprofile", selfProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
 			out := cmd.OutOrStdout()
 			if target != "" {
 				var results []loadtest.Result
@@ -88,6 +93,7 @@ server's resident memory at the end.`,
 	cmd.Flags().Float64Var(&rateShare, "latency-at", 0.4, "with a spawned server: each round, after a mode's throughput runs, offer this share of its baseline's rate open loop to the do-nothing handler and to the server, and compare their latency (0 skips)")
 	cmd.Flags().IntVar(&rounds, "rounds", 3, "with a spawned server: measure the baseline and every mode this many times, in turn, and report the median share")
 	cmd.Flags().StringVar(&cpuProfile, "cpuprofile", "", "with a spawned server: write the server's CPU profile to this file")
+	cmd.Flags().StringVar(&selfProfile, "self-cpuprofile", "", "write the load generator's own CPU profile to this file (it shares the server's cores)")
 	cmd.Flags().IntVar(&seedSessions, "seed-sessions", 0, "with a spawned server: store this many finished USSD sessions first (memory with many sessions)")
 
 	bare := &cobra.Command{

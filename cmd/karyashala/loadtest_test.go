@@ -1,8 +1,14 @@
 package main
 
 import (
+	"io"
 	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,5 +43,39 @@ func TestBoundText(t *testing.T) {
 	}
 	if boundMS(time.Duration(math.MaxInt64)) != math.Inf(1) || boundMS(15*time.Millisecond) != 15 {
 		t.Error("boundMS does not keep the loadtest package's sentinel apart from a figure")
+	}
+}
+
+// --self-cpuprofile profiles the load generator, so its share of the cores
+// the server shares can be read; a profile it cannot write is refused
+// before any load is sent.
+func TestLoadtestProfilesItself(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+
+	prof := filepath.Join(t.TempDir(), "gen.prof")
+	out, err := run(t, "", "loadtest", "--url", srv.URL, "--modes", "bare", "--duration", "300ms", "--concurrency", "4", "--self-cpuprofile", prof)
+	if err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // pprof's profiles are gzipped protobuf
+		t.Fatalf("--self-cpuprofile wrote %d bytes that are not a profile", len(b))
+	}
+
+	before := hits.Load()
+	_, err = run(t, "", "loadtest", "--url", srv.URL, "--modes", "bare", "--duration", "300ms", "--self-cpuprofile", filepath.Join(t.TempDir(), "no", "such", "dir", "p"))
+	if err == nil || !strings.Contains(err.Error(), "--self-cpuprofile") {
+		t.Fatalf("a profile in a missing folder: %v, want an error naming --self-cpuprofile", err)
+	}
+	if hits.Load() != before {
+		t.Fatal("loadtest sent load although it could not write its profile")
 	}
 }

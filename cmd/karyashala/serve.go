@@ -59,17 +59,11 @@ func serveCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cpuProfile != "" {
-				f, err := os.Create(cpuProfile)
-				if err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return fmt.Errorf("--cpuprofile: %w", err)
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile("--cpuprofile", cpuProfile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			return serve(cmd.Context(), cfg, demo)
 		},
 	}
@@ -262,4 +256,21 @@ func serve(ctx context.Context, cfg config.Config, demo bool) error {
 	wg.Wait()
 	slog.Info("stopped")
 	return err
+}
+
+// startCPUProfile writes this process's CPU profile to path (none when path
+// is empty) until stop is called; flag names the option in errors.
+func startCPUProfile(flag, path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
