@@ -19,7 +19,8 @@ type USSDSession struct {
 type SessionStore interface {
 	// SessionByID returns ENOTFOUND when there is none.
 	SessionByID(ctx context.Context, id string) (*USSDSession, error)
-	// SaveSession inserts or replaces a session; it returns once durable.
+	// SaveSession inserts or replaces a session; it returns once the
+	// state survives a crash of the process.
 	SaveSession(ctx context.Context, s *USSDSession) error
 	// LatestSession returns the phone's newest session (the last to start)
 	// if it has not ended and was updated after since; ENOTFOUND when not.

@@ -54,6 +54,7 @@ type DB struct {
 	syncq      chan []*writeJob // committed durable jobs, for the syncer
 	syncerDone chan struct{}
 	sessionIdx sessionIndex // see SessionStore
+	journal    atomic.Pointer[journal]
 	inboundIdx inboundIndex // see MessageService.StoreInbound
 	known      knownPhones  // see MemberService.Caller
 
@@ -138,10 +139,15 @@ func Open(path string) (*DB, error) {
 	return db, nil
 }
 
-// Close stops the writer after the batch in hand, then closes both pools,
-// checkpointing the WAL.
+// Close writes the USSD sessions still in memory to the table, stops the
+// writer after the batch in hand, then closes both pools, checkpointing the
+// WAL.
 func (db *DB) Close() error {
+	var errs []error
 	db.closeOnce.Do(func() {
+		if j := db.journal.Load(); j != nil {
+			errs = append(errs, j.close())
+		}
 		if db.closing != nil {
 			close(db.closing)
 			<-db.writerDone
@@ -149,7 +155,6 @@ func (db *DB) Close() error {
 			<-db.ckptDone
 		}
 	})
-	var errs []error
 	if db.ckpt != nil {
 		errs = append(errs, db.ckpt.Close())
 	}

@@ -15,8 +15,10 @@ import (
 var _ domain.SessionStore = (*SessionStore)(nil)
 
 // SessionStore persists USSD sessions. Every hop's state is written before
-// the carrier is answered; the engine keeps live sessions decoded itself, so
-// reads here are for a session's first hop and after a restart.
+// the carrier is answered, to the session journal (storage/journal.go),
+// which moves it to the table within a fraction of a second; the engine
+// keeps live sessions decoded itself, so reads here are for a session's
+// first hop and after a restart.
 //
 // A carrier's session id and a phone number are random keys. As SQLite
 // indexes each new session put an entry on a page of its own in each, two
@@ -24,14 +26,14 @@ var _ domain.SessionStore = (*SessionStore)(nil)
 // save three to four times the cost of an append on the one writer. The
 // table is keyed instead by a number given in order (k), so a new session's
 // row lands beside the last one; the two lookups are maps in memory, read
-// from the table when the store is made. Only one process may write a
-// database's sessions: the server.
+// from the table when the store is made. Only one process writes a
+// database's sessions, the first to make a store (see journal).
 type SessionStore struct{ db *DB }
 
 // NewSessionStore returns the session store on db, reading the index now
 // (100,000 sessions take about a tenth of a second) rather than in a first
-// hop. Every store on one DB shares one index; an error reading it is
-// returned by every call.
+// hop, and replaying the session journal a crash left. Every store on one DB
+// shares one index; an error reading it is returned by every call.
 func NewSessionStore(db *DB) *SessionStore {
 	db.sessions()
 	return &SessionStore{db: db}
@@ -47,12 +49,15 @@ func NewSessionStore(db *DB) *SessionStore {
 // entry costs about 50 bytes. Every read checks the row's own id or phone,
 // and a save's upsert its id, so two strings with one hash (about one chance
 // in 10^7 among a million sessions) cost the newer session an error, never
-// another's state.
+// another's state: a save is checked against a second hash, of the id and
+// the phone together, which both would have to match too.
 type sessionIndex struct {
 	once    sync.Once
 	err     error
+	j       *journal
 	mu      sync.Mutex
 	seed    maphash.Seed
+	seed2   maphash.Seed // check's
 	byID    map[uint64]sessionKey
 	byPhone map[uint64]int64
 	next    int64               // the key a new session gets
@@ -67,23 +72,40 @@ func (idx *sessionIndex) hash(s string) uint64 {
 	return maphash.String(idx.seed, s)
 }
 
-type sessionKey struct {
-	k      int64
-	stored bool // a save of it succeeded
+// check is the second hash, of a session's id and phone together.
+func (idx *sessionIndex) check(id, phone string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(idx.seed2)
+	h.WriteString(id)
+	h.WriteByte(0)
+	h.WriteString(phone)
+	return h.Sum64()
 }
 
-// sessions returns db's session index, reading it from the table the first
-// time (not under any one caller's context: a cancelled first caller would
-// leave the index unread for good).
+type sessionKey struct {
+	k      int64
+	check  uint64 // of the id and the phone that holds it
+	stored bool   // a save of it succeeded
+}
+
+// sessions returns db's session index, reading it from the table and the
+// journal the first time (not under any one caller's context: a cancelled
+// first caller would leave the index unread for good).
 func (db *DB) sessions() (*sessionIndex, error) {
 	idx := &db.sessionIdx
-	idx.once.Do(func() { idx.err = idx.load(context.Background(), db.r) })
+	idx.once.Do(func() {
+		if idx.err = idx.load(context.Background(), db.r); idx.err != nil {
+			return
+		}
+		idx.j, idx.err = openJournal(db, idx)
+		db.journal.Store(idx.j)
+	})
 	return idx, idx.err
 }
 
 // load reads every stored session's key.
 func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
-	idx.seed = maphash.MakeSeed()
+	idx.seed, idx.seed2 = maphash.MakeSeed(), maphash.MakeSeed()
 	idx.byID, idx.byPhone, idx.next = make(map[uint64]sessionKey), make(map[uint64]int64), 1
 	rows, err := r.QueryContext(ctx, `SELECT k, id, phone FROM ussd_sessions ORDER BY k`)
 	if err != nil {
@@ -98,7 +120,7 @@ func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
 		}
 		// In key order, the last row of an id (the one saves reach) and of
 		// a phone (its newest session) win.
-		idx.byID[idx.hash(id)] = sessionKey{k: k, stored: true}
+		idx.byID[idx.hash(id)] = sessionKey{k: k, check: idx.check(id, phone), stored: true}
 		idx.byPhone[idx.hash(phone)] = k
 		idx.next = k + 1
 	}
@@ -108,18 +130,38 @@ func (idx *sessionIndex) load(ctx context.Context, r *sql.DB) error {
 	return nil
 }
 
-// key returns id's key, giving a new one to an id not seen before.
-func (idx *sessionIndex) key(id string) sessionKey {
-	h := idx.hash(id)
+// claim returns id's key for a save from phone, giving a new one to an id
+// not seen before. An id stored for another phone is EINVALID.
+func (idx *sessionIndex) claim(id, phone string) (sessionKey, error) {
+	h, c := idx.hash(id), idx.check(id, phone)
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	sk, ok := idx.byID[h]
-	if !ok {
-		sk = sessionKey{k: idx.next}
+	switch {
+	case !ok:
+		sk = sessionKey{k: idx.next, check: c}
 		idx.next++
 		idx.byID[h] = sk
+	case sk.check != c && sk.stored:
+		return sk, domain.Errorf(domain.EINVALID, "session %s belongs to another phone number", id)
+	case sk.check != c:
+		sk.check = c // never stored: nobody's yet
+		idx.byID[h] = sk
 	}
-	return sk
+	return sk, nil
+}
+
+// replayed records a save found in the journal, as load does a row: the
+// newest key of an id and of a phone wins.
+func (idx *sessionIndex) replayed(id, phone string, k int64) {
+	h, p := idx.hash(id), idx.hash(phone)
+	if k >= idx.byID[h].k {
+		idx.byID[h] = sessionKey{k: k, check: idx.check(id, phone), stored: true}
+	}
+	if k > idx.byPhone[p] {
+		idx.byPhone[p] = k
+	}
+	idx.next = max(idx.next, k+1)
 }
 
 func (idx *sessionIndex) lookup(id string) (int64, bool) {
@@ -138,7 +180,8 @@ func (idx *sessionIndex) stored(id, phone string, k int64) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	if sk, ok := idx.byID[h]; ok && sk.k == k {
-		idx.byID[h] = sessionKey{k: k, stored: true}
+		sk.stored = true
+		idx.byID[h] = sk
 	}
 	if k > idx.byPhone[p] {
 		idx.byPhone[p] = k
@@ -159,10 +202,15 @@ type deletedSession struct {
 	id, phone string
 }
 
+// forget drops swept sessions from the lookups, but for any saved again
+// since: the next flush stores them again.
 func (idx *sessionIndex) forget(gone []deletedSession) {
 	idx.mu.Lock()
 	defer idx.mu.Unlock()
 	for _, d := range gone {
+		if idx.j.holds(d.k) {
+			continue
+		}
 		if h := idx.hash(d.id); idx.byID[h].k == d.k {
 			delete(idx.byID, h)
 		}
@@ -184,6 +232,16 @@ func scanSession(row scanner) (*domain.USSDSession, error) {
 	return &s, nil
 }
 
+// Writable returns nil if this process writes the database's sessions, and
+// otherwise why not: another process does, or the index could not be read.
+func (s *SessionStore) Writable() error {
+	idx, err := s.db.sessions()
+	if err != nil {
+		return err
+	}
+	return idx.j.notOwner
+}
+
 // SessionByID returns one session.
 func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSDSession, error) {
 	idx, err := s.db.sessions()
@@ -192,6 +250,12 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSD
 	}
 	k, ok := idx.lookup(id)
 	var sess *domain.USSDSession
+	if held, in := idx.j.get(k); ok && in {
+		if held.ID == id {
+			return held, nil
+		}
+		ok = false
+	}
 	if ok {
 		// A key whose first save failed has no row.
 		sess, err = scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions WHERE k = ? AND id = ?`, k, id))
@@ -202,37 +266,35 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSD
 	return sess, err
 }
 
-// SaveSession inserts or replaces a session. A session id is one phone's:
-// saving it for another phone is EINVALID and changes nothing.
+// SaveSession inserts or replaces a session, in the journal: it returns
+// once the state survives a crash of the process (see journal). A session
+// id is one phone's: saving it for another phone is EINVALID and changes
+// nothing.
 func (s *SessionStore) SaveSession(ctx context.Context, sess *domain.USSDSession) error {
 	idx, err := s.db.sessions()
 	if err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if sess.ID == "" {
+		return domain.Errorf(domain.EINVALID, "a ussd session needs an id")
+	}
 	if sess.UpdatedAt.IsZero() {
 		sess.UpdatedAt = s.db.now()
 	}
-	sk := idx.key(sess.ID)
-	k := sk.k
-	err = s.db.writeRelaxed(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-			ON CONFLICT (k) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
-			WHERE ussd_sessions.phone = excluded.phone AND ussd_sessions.id = excluded.id`,
-			k, sess.ID, sess.Phone, sess.State, sess.Ended, fmtTime(sess.UpdatedAt))
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return domain.Errorf(domain.EINVALID, "session %s belongs to another phone number", sess.ID)
-		}
-		return nil
-	})
-	if err == nil && !sk.stored {
-		idx.stored(sess.ID, sess.Phone, k)
+	sk, err := idx.claim(sess.ID, sess.Phone)
+	if err != nil {
+		return err
 	}
-	return err
+	if err := idx.j.save(sk.k, sess); err != nil {
+		return err
+	}
+	if !sk.stored {
+		idx.stored(sess.ID, sess.Phone, sk.k)
+	}
+	return nil
 }
 
 // LatestSession returns the phone's newest session (the last to start) if it
@@ -244,6 +306,12 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 	}
 	k, ok := idx.latest(phone)
 	var sess *domain.USSDSession
+	if held, in := idx.j.get(k); ok && in {
+		if held.Phone == phone && !held.Ended && held.UpdatedAt.After(since) {
+			return held, nil
+		}
+		ok = false
+	}
 	if ok {
 		sess, err = scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions
 			WHERE k = ? AND phone = ? AND ended = 0 AND updated_at > ?`, k, phone, fmtTime(since)))
@@ -262,11 +330,18 @@ const sweepChunk = 1000
 
 // DeleteSessionsBefore removes sessions last updated before t, a range of
 // keys at a time, each in a transaction of its own: the writer is never held
-// up for more than one chunk's scan.
+// up for more than one chunk's scan. It flushes the journal first, so a
+// session in memory is judged by its newest state.
 func (s *SessionStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (int64, error) {
 	idx, err := s.db.sessions()
 	if err != nil {
 		return 0, err
+	}
+	if idx.j.notOwner != nil {
+		return 0, idx.j.notOwner
+	}
+	if err := idx.j.flush(ctx); err != nil {
+		return 0, fmt.Errorf("sweep ussd sessions: %w", err)
 	}
 	var lo, hi int64
 	if err := s.db.r.QueryRowContext(ctx, `SELECT IFNULL(MIN(k), 0), IFNULL(MAX(k), -1) FROM ussd_sessions`).Scan(&lo, &hi); err != nil {

@@ -14,7 +14,10 @@ import (
 // channel.
 type services struct {
 	domain.Services
-	DB       *storage.DB
+	DB *storage.DB
+	// Sessions are the USSD sessions, made by the USSD channel: the first
+	// process to make a database's session store is the one that writes
+	// them, so commands that do not dial leave them alone.
 	Sessions domain.SessionStore
 	// complaints is Services.Complaints as the store that has it: the SMS
 	// channel sets how a complaint's updates reach its reporter.
@@ -44,7 +47,7 @@ func openServices(cfg config.Config) (*services, error) {
 		return nil, fmt.Errorf("%w; check db.path (%s)", err, cfg.DB.Path)
 	}
 	db.Languages = cfg.Languages
-	s := &services{Services: db.Services(), DB: db, Sessions: storage.NewSessionStore(db)}
+	s := &services{Services: db.Services(), DB: db}
 	s.complaints = s.Complaints.(*storage.ComplaintService)
 	return s, nil
 }

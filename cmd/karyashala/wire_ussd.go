@@ -13,6 +13,7 @@ import (
 
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/storage"
 	"github.com/karyashala/karyashala/ussd"
 	"github.com/karyashala/karyashala/ussd/africastalking"
 )
@@ -89,6 +90,13 @@ func buildUSSD(s *services, cfg config.Config) (*ussd.Engine, *ussd.Reloader, er
 	}
 	if len(probs) > 0 {
 		return nil, nil, fmt.Errorf("menus have problems; fix them (karyashala menu check shows the same list):\n%v", probs)
+	}
+	if s.Sessions == nil {
+		ss := storage.NewSessionStore(s.DB)
+		if err := ss.Writable(); err != nil {
+			return nil, nil, err
+		}
+		s.Sessions = ss
 	}
 	eng := ussd.New(m, reg, s.Sessions, ussd.Config{
 		Languages:    cfg.Languages,

@@ -1,0 +1,465 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/karyashala/karyashala/domain"
+)
+
+// The session journal is where a USSD hop's save goes before the carrier is
+// answered: one record appended to a file beside the database, one write(2)
+// with no fsync, like a relaxed commit (it survives a crash of the process,
+// and a power cut up to the last fsync). Every journalFlushEvery the states
+// saved since the last flush, the newest of each session only, are written
+// to ussd_sessions in a few transactions, and once those are durable the
+// journal files they came from are removed. Opening the store replays any
+// files a crash left behind into the table first.
+//
+// Until then every hop's save was an upsert on the group-committing writer:
+// the statement, its share of a commit, and the ten or so pages the rows of
+// the sessions in progress share, rewritten to the WAL by every batch. A
+// diagnostic build without that save ran 24-40% more hops a second
+// (docs/performance.md, session 9). A journey's hops now share one upsert
+// when they fall within one flush, and a flush's rows share their pages.
+//
+// The states not yet flushed are kept in memory, so reads see them; another
+// process reading the table (a backup, the console of another server) sees
+// sessions as of the last flush, at most journalFlushEvery old.
+//
+// Only one process writes a database's sessions: the first to open the
+// store takes a lock on <db>-sessions.lock and keeps it until Close. Another
+// process's store reads the table, and its saves fail with ECONFLICT.
+
+const (
+	journalFlushEvery = 200 * time.Millisecond
+	journalFlushAt    = 8192 // sessions in memory that start a flush early
+	journalChunk      = 256  // rows a flush writes per transaction
+	journalMaxRecord  = 1 << 20
+	journalMagic      = "karyashala ussd sessions 1\n"
+)
+
+var crc32c = crc32.MakeTable(crc32.Castagnoli)
+
+type journal struct {
+	db     *DB
+	prefix string // the journal files' names start so, then a number and .log
+	lock   *os.File
+	// notOwner, when set, is why this process does not write sessions.
+	notOwner error
+
+	mu       sync.Mutex
+	f        *os.File // nil once closed
+	seq      int64    // f's number
+	size     int64    // f's length
+	buf      []byte
+	pending  map[int64]*domain.USSDSession // saved since the last flush began
+	flushing map[int64]*domain.USSDSession // being written by the flush
+
+	flushMu sync.Mutex // one flush at a time
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+}
+
+// openJournal takes the sessions' lock and replays what earlier runs left
+// in journal files into idx and the table. Without the lock the journal is
+// read-only: reads go to the table.
+func openJournal(db *DB, idx *sessionIndex) (*journal, error) {
+	j := &journal{db: db, prefix: db.path + "-sessions-", pending: map[int64]*domain.USSDSession{}}
+	lock, err := os.OpenFile(db.path+"-sessions.lock", os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open the ussd session lock: %w", err)
+	}
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		lock.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			j.notOwner = domain.Errorf(domain.ECONFLICT, "USSD sessions in %s are written by another process, which holds %s (a running karyashala serve or simulate); stop it first, or dial the running server with karyashala simulate --url", db.path, lock.Name())
+			return j, nil
+		}
+		return nil, fmt.Errorf("lock the ussd sessions: %w", err)
+	}
+	j.lock = lock
+	seqs, err := j.files()
+	if err != nil {
+		lock.Close()
+		return nil, err
+	}
+	for _, seq := range seqs {
+		if err := j.replay(seq, idx); err != nil {
+			lock.Close()
+			return nil, err
+		}
+		j.seq = seq
+	}
+	if err := j.rotate(); err != nil {
+		lock.Close()
+		return nil, err
+	}
+	if err := j.flush(context.Background()); err != nil {
+		// The files stay; the next flush tries again.
+		slog.Error("write replayed ussd sessions", "err", err)
+	}
+	j.kick, j.stop, j.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go j.flusher()
+	return j, nil
+}
+
+func (j *journal) name(seq int64) string { return fmt.Sprintf("%s%06d.log", j.prefix, seq) }
+
+// files lists the journal files' numbers, in order.
+func (j *journal) files() ([]int64, error) {
+	ents, err := os.ReadDir(filepath.Dir(j.prefix))
+	if err != nil {
+		return nil, fmt.Errorf("list ussd session journals: %w", err)
+	}
+	base := filepath.Base(j.prefix)
+	var seqs []int64
+	for _, e := range ents {
+		n, ok := strings.CutPrefix(e.Name(), base)
+		if n, ok2 := strings.CutSuffix(n, ".log"); ok && ok2 {
+			if seq, err := strconv.ParseInt(n, 10, 64); err == nil && seq > 0 {
+				seqs = append(seqs, seq)
+			}
+		}
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// replay reads one journal file's records into idx and pending. A record
+// cut short or damaged ends the file: it was being written when the process
+// or the machine stopped, and its caller was not answered.
+func (j *journal) replay(seq int64, idx *sessionIndex) error {
+	f, err := os.Open(j.name(seq))
+	if err != nil {
+		return fmt.Errorf("replay ussd sessions: %w", err)
+	}
+	defer f.Close()
+	r := bufio.NewReaderSize(f, 64<<10)
+	magic := make([]byte, len(journalMagic))
+	if n, err := io.ReadFull(r, magic); err != nil || string(magic) != journalMagic {
+		if n > 0 && !strings.HasPrefix(journalMagic, string(magic[:n])) {
+			return fmt.Errorf("replay ussd sessions: %s is not a session journal; move it away from the database", f.Name())
+		}
+		return nil // created, not yet written
+	}
+	var off int64 = int64(len(journalMagic))
+	var hdr [8]byte
+	var payload []byte
+	for n := 0; ; n++ {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			if err != io.EOF {
+				slog.Warn("ussd session journal ends in a partial record", "file", f.Name(), "offset", off, "records", n)
+			}
+			return nil
+		}
+		size, sum := binary.LittleEndian.Uint32(hdr[:4]), binary.LittleEndian.Uint32(hdr[4:])
+		if size > journalMaxRecord {
+			slog.Warn("ussd session journal: damaged record; the rest of the file is ignored", "file", f.Name(), "offset", off, "records", n)
+			return nil
+		}
+		payload = slices.Grow(payload[:0], int(size))[:size]
+		if _, err := io.ReadFull(r, payload); err != nil || crc32.Checksum(payload, crc32c) != sum {
+			slog.Warn("ussd session journal: partial or damaged record; the rest of the file is ignored", "file", f.Name(), "offset", off, "records", n)
+			return nil
+		}
+		k, s, err := decodeSession(payload)
+		if err != nil {
+			slog.Warn("ussd session journal: undecodable record; the rest of the file is ignored", "file", f.Name(), "offset", off, "err", err)
+			return nil
+		}
+		idx.replayed(s.ID, s.Phone, k)
+		j.pending[k] = s
+		off += 8 + int64(size)
+	}
+}
+
+// appendSession encodes one save: k, ended, the time, then id, phone and
+// state, each with its length.
+func appendSession(b []byte, k int64, s *domain.USSDSession) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0) // length and checksum
+	b = binary.AppendUvarint(b, uint64(k))
+	ended := byte(0)
+	if s.Ended {
+		ended = 1
+	}
+	b = append(b, ended)
+	b = binary.AppendVarint(b, s.UpdatedAt.UnixNano())
+	for _, f := range [][]byte{[]byte(s.ID), []byte(s.Phone), s.State} {
+		b = binary.AppendUvarint(b, uint64(len(f)))
+		b = append(b, f...)
+	}
+	p := b[start+8:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(p)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(p, crc32c))
+	return b
+}
+
+var errBadRecord = errors.New("bad record")
+
+func decodeSession(p []byte) (int64, *domain.USSDSession, error) {
+	k, n := binary.Uvarint(p)
+	if n <= 0 || k == 0 || len(p) < n+1 {
+		return 0, nil, errBadRecord
+	}
+	p = p[n:]
+	s := &domain.USSDSession{Ended: p[0] == 1}
+	p = p[1:]
+	at, n := binary.Varint(p)
+	if n <= 0 {
+		return 0, nil, errBadRecord
+	}
+	p = p[n:]
+	s.UpdatedAt = time.Unix(0, at).UTC()
+	var fields [3][]byte
+	for i := range fields {
+		l, n := binary.Uvarint(p)
+		if n <= 0 || uint64(len(p)-n) < l {
+			return 0, nil, errBadRecord
+		}
+		fields[i] = p[n : n+int(l)]
+		p = p[n+int(l):]
+	}
+	s.ID, s.Phone, s.State = string(fields[0]), string(fields[1]), slices.Clone(fields[2])
+	if len(p) != 0 || s.ID == "" {
+		return 0, nil, errBadRecord
+	}
+	return int64(k), s, nil
+}
+
+// save appends s, session k, to the journal. It returns once the record is
+// in the file (the kernel's: no fsync).
+func (j *journal) save(k int64, s *domain.USSDSession) error {
+	if j.notOwner != nil {
+		return j.notOwner
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return errClosed
+	}
+	c := *s
+	c.UpdatedAt = c.UpdatedAt.UTC().Truncate(time.Microsecond) // the table's precision
+	j.buf = appendSession(j.buf[:0], k, &c)
+	if _, err := j.f.Write(j.buf); err != nil {
+		// Cut a partial record off, so the next lands where it can be read.
+		if terr := j.f.Truncate(j.size); terr != nil {
+			j.rotateLocked()
+		}
+		return fmt.Errorf("write the ussd session journal: %w", err)
+	}
+	j.size += int64(len(j.buf))
+	j.pending[k] = &c
+	if len(j.pending) == journalFlushAt {
+		select {
+		case j.kick <- struct{}{}:
+		default:
+		}
+	}
+	return nil
+}
+
+// get returns session k's newest state not yet in the table, if any.
+func (j *journal) get(k int64) (*domain.USSDSession, bool) {
+	if j.notOwner != nil {
+		return nil, false
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s, ok := j.pending[k]
+	if !ok {
+		s, ok = j.flushing[k]
+	}
+	if !ok {
+		return nil, false
+	}
+	c := *s
+	return &c, true
+}
+
+// holds reports whether session k has a state not yet in the table.
+func (j *journal) holds(k int64) bool {
+	_, ok := j.get(k)
+	return ok
+}
+
+func (j *journal) rotate() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.rotateLocked()
+}
+
+// rotateLocked starts the next journal file. On an error the current file,
+// if any, stays in use.
+func (j *journal) rotateLocked() error {
+	f, err := os.OpenFile(j.name(j.seq+1), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("start a ussd session journal: %w", err)
+	}
+	if _, err := f.WriteString(journalMagic); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return fmt.Errorf("start a ussd session journal: %w", err)
+	}
+	if j.f != nil {
+		j.f.Close()
+	}
+	j.f, j.seq, j.size = f, j.seq+1, int64(len(journalMagic))
+	return nil
+}
+
+// flush writes the states saved since the last flush to the table, the
+// newest of each session, and removes the journal files they were in once
+// that is durable. On an error they stay in memory and in their files for
+// the next flush.
+func (j *journal) flush(ctx context.Context) error {
+	if j.notOwner != nil {
+		return nil
+	}
+	j.flushMu.Lock()
+	defer j.flushMu.Unlock()
+	j.mu.Lock()
+	batch := j.pending
+	if len(batch) == 0 {
+		j.mu.Unlock()
+		return nil
+	}
+	j.pending, j.flushing = make(map[int64]*domain.USSDSession, len(batch)), batch
+	// Files before upto hold nothing newer than batch; if a new file cannot
+	// be started the current one goes on, and stays until a later flush.
+	if err := j.rotateLocked(); err != nil && j.f != nil {
+		slog.Warn("ussd session journal", "err", err)
+	}
+	upto := j.seq
+	j.mu.Unlock()
+
+	keys := make([]int64, 0, len(batch))
+	for k := range batch {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // neighbouring rows, neighbouring pages
+	err := j.write(ctx, keys, batch)
+
+	j.mu.Lock()
+	if err != nil {
+		for k, s := range batch {
+			if _, newer := j.pending[k]; !newer {
+				j.pending[k] = s
+			}
+		}
+	}
+	j.flushing = nil
+	j.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("write ussd sessions from the journal: %w", err)
+	}
+	seqs, err := j.files()
+	if err != nil {
+		return err
+	}
+	for _, seq := range seqs {
+		if seq < upto {
+			if err := os.Remove(j.name(seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("remove a flushed ussd session journal: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// write upserts the sessions keys in batch, a chunk a transaction, and
+// returns once all of them are durable: every chunk but the last commits
+// without an fsync, and the last one's covers them all.
+func (j *journal) write(ctx context.Context, keys []int64, batch map[int64]*domain.USSDSession) error {
+	for len(keys) > 0 {
+		chunk := keys[:min(journalChunk, len(keys))]
+		keys = keys[len(chunk):]
+		fn := func(tx *sql.Tx) error {
+			for _, k := range chunk {
+				s := batch[k]
+				res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+					ON CONFLICT (k) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
+					WHERE ussd_sessions.phone = excluded.phone AND ussd_sessions.id = excluded.id`,
+					k, s.ID, s.Phone, s.State, s.Ended, fmtTime(s.UpdatedAt))
+				if err != nil {
+					return err
+				}
+				if n, err := res.RowsAffected(); err != nil {
+					return err
+				} else if n == 0 {
+					// The index let two sessions share a key (both hashes
+					// collided); the stored one keeps it.
+					slog.Error("ussd session not stored: its key is another session's", "session", s.ID, "key", k)
+				}
+			}
+			return nil
+		}
+		var err error
+		if len(keys) > 0 {
+			err = j.db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true})
+		} else {
+			err = j.db.write(ctx, fn)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (j *journal) flusher() {
+	defer close(j.done)
+	t := time.NewTicker(journalFlushEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-j.stop:
+			return
+		case <-t.C:
+		case <-j.kick:
+		}
+		if err := j.flush(context.Background()); err != nil {
+			slog.Error("flush ussd sessions", "err", err)
+		}
+	}
+}
+
+// close flushes what is in memory and closes the journal; its files are
+// gone unless that flush failed.
+func (j *journal) close() error {
+	if j.notOwner != nil {
+		return nil
+	}
+	close(j.stop)
+	<-j.done
+	err := j.flush(context.Background())
+	j.mu.Lock()
+	if j.f != nil {
+		j.f.Close()
+		j.f = nil
+	}
+	j.mu.Unlock()
+	if err == nil {
+		// The last file, started by the flush, holds nothing.
+		os.Remove(j.name(j.seq))
+	}
+	j.lock.Close()
+	return err
+}
