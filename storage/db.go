@@ -100,8 +100,12 @@ func dsn(path string, kind int) string {
 	} else {
 		q.Set("_txlock", "immediate")
 	}
-	return "file:" + path + "?" + q.Encode()
+	// In a URI filename '?' starts the parameters and '#' a fragment, and
+	// '%' escapes: a path holding them would name another file.
+	return "file:" + uriPath.Replace(path) + "?" + q.Encode()
 }
+
+var uriPath = strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
 
 // Open opens (creating it and its folder if need be) the SQLite file at path
 // and applies pending migrations.

@@ -434,3 +434,25 @@ func TestDeferrableWriteCommits(t *testing.T) {
 		t.Fatal("a deferrable write returned before the WAL was synced")
 	}
 }
+
+// A path holding a URI's special characters opens the file it names.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "union #1?a=b%20.db")
+	db := openAt(t, path)
+	ss := NewSessionStore(db)
+	if err := ss.SaveSession(context.Background(), &domain.USSDSession{ID: "s", Phone: "+919800000001", State: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("the database is not at its path: %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), filepath.Base(path)) {
+			t.Errorf("a file outside the database's name: %s", e.Name())
+		}
+	}
+}
