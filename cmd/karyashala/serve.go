@@ -99,6 +99,7 @@ func newServer(s *services, cfg config.Config) (*server, error) {
 
 	srv := &server{app: app, svc: s}
 	metrics.SetWriteStats(s.DB.WriteStats)
+	metrics.SetJournalStats(s.DB.JournalStats)
 	app.Get("/healthz", func(c *fiber.Ctx) error { return c.SendString("ok\n") })
 	app.Get("/readyz", srv.readyz)
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})))

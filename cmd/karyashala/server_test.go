@@ -258,6 +258,23 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// So are the session journal's, once a hop's save is flushed.
+	if status, resp := do(t, srv, form("POST", "/ussd/africastalking", "sessionId=m1&phoneNumber=%2B919800000031&serviceCode=*384%23&text=")); status != 200 {
+		t.Fatalf("ussd hop: %d %q", status, resp)
+	}
+	var flushes, sessions int64
+	for deadline := time.Now().Add(5 * time.Second); flushes == 0 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		flushes, sessions, _ = s.DB.JournalStats()
+	}
+	if flushes == 0 || sessions == 0 {
+		t.Fatalf("journal stats %d flushes, %d sessions after a hop; want it flushed", flushes, sessions)
+	}
+	_, body = do(t, srv, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{fmt.Sprintf("karyashala_ussd_journal_flushes_total %d\n", flushes), fmt.Sprintf("karyashala_ussd_journal_sessions_total %d\n", sessions), "karyashala_ussd_journal_flush_seconds_total "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
 }
 
 // Many sessions hop at once; each stays with its own phone. This failed
