@@ -321,3 +321,23 @@ func TestReadyzDetailAndMenuStatus(t *testing.T) {
 		t.Fatalf("menu status = %+v", st)
 	}
 }
+
+// A second USSD channel on a database whose sessions another server writes
+// refuses to start, saying why; commands that do not dial are unaffected.
+func TestSecondUSSDChannelRefused(t *testing.T) {
+	_, s := testServer(t, nil)
+	cfg := config.Default()
+	cfg.DB.Path = s.DB.Path()
+	other, err := openServices(cfg)
+	if err != nil {
+		t.Fatalf("a second process's commands: %v", err)
+	}
+	defer other.Close()
+	if _, _, err := other.Members.FindMembers(context.Background(), domain.MemberFilter{}); err != nil {
+		t.Fatalf("a second process reads members: %v", err)
+	}
+	_, err = newServer(other, cfg)
+	if err == nil || !strings.Contains(err.Error(), "written by another process") {
+		t.Fatalf("a second server on one database: %v, want a refusal naming the lock", err)
+	}
+}
