@@ -159,9 +159,10 @@ func (j *journal) replay(seq int64, idx *sessionIndex) error {
 	magic := make([]byte, len(journalMagic))
 	if n, err := io.ReadFull(r, magic); err != nil || string(magic) != journalMagic {
 		if n > 0 && !strings.HasPrefix(journalMagic, string(magic[:n])) {
-			return fmt.Errorf("replay ussd sessions: %s is not a session journal; move it away from the database", f.Name())
+			// A power cut can leave a file its length and not its bytes.
+			slog.Warn("ussd session journal: damaged from its start; ignored", "file", f.Name())
 		}
-		return nil // created, not yet written
+		return nil // or created, not yet written
 	}
 	var off int64 = int64(len(journalMagic))
 	var hdr [8]byte
@@ -461,9 +462,14 @@ func init() {
 	}
 }
 
+// flusher flushes every journalFlushEvery, and sooner when many sessions
+// wait. After a failed flush it waits twice as long each time, up to ten
+// seconds, so a full disk or a locked database does not turn into a new
+// journal file and an error line five times a second.
 func (j *journal) flusher() {
 	defer close(j.done)
-	t := time.NewTicker(journalFlushEvery)
+	wait := journalFlushEvery
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	for {
 		select {
@@ -471,10 +477,18 @@ func (j *journal) flusher() {
 			return
 		case <-t.C:
 		case <-j.kick:
+			if wait > journalFlushEvery {
+				continue // failing: the timer says when to try again
+			}
+			t.Stop()
 		}
 		if err := j.flush(context.Background()); err != nil {
-			slog.Error("flush ussd sessions", "err", err)
+			wait = min(2*wait, 10*time.Second)
+			slog.Error("flush ussd sessions; they stay in the journal and in memory", "err", err, "retry_in", wait)
+		} else {
+			wait = journalFlushEvery
 		}
+		t.Reset(wait)
 	}
 }
 

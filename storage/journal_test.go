@@ -144,6 +144,28 @@ func TestJournalReplaysAfterCrash(t *testing.T) {
 	}
 }
 
+// A journal file a power cut left as zeros (its length, not its bytes) is
+// skipped, and the files after it replayed.
+func TestJournalSkipsAZeroedFile(t *testing.T) {
+	db := openTest(t)
+	ss := NewSessionStore(db)
+	j := holdFlushes(t, db)
+	ctx := context.Background()
+	zeroed := j.name(j.seq)
+	j.rotate()
+	if err := ss.SaveSession(ctx, &domain.USSDSession{ID: "s", Phone: "+919800000001", State: []byte(`{"n":1}`), UpdatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, db)
+	if err := os.WriteFile(zeroed, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db = openAt(t, db.Path())
+	if got, err := NewSessionStore(db).SessionByID(ctx, "s"); err != nil || string(got.State) != `{"n":1}` {
+		t.Fatalf("s after the zeroed file = %+v, %v", got, err)
+	}
+}
+
 // A flush stores each session's newest state once, removes the files it
 // came from, and keeps what is saved meanwhile for the next.
 func TestJournalFlushStoresNewestState(t *testing.T) {
