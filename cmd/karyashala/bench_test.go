@@ -153,4 +153,7 @@ func reportBatches(b *testing.B, s *services) {
 	if batches > 0 {
 		b.ReportMetric(float64(jobs)/float64(batches), "writes/commit")
 	}
+	if flushes, sessions, _ := s.DB.JournalStats(); flushes > 0 {
+		b.ReportMetric(float64(sessions)/float64(flushes), "sessions/flush")
+	}
 }
