@@ -69,6 +69,9 @@ func TestLoadtestProfilesItself(t *testing.T) {
 	if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b { // pprof's profiles are gzipped protobuf
 		t.Fatalf("--self-cpuprofile wrote %d bytes that are not a profile", len(b))
 	}
+	if hits.Load() == 0 {
+		t.Fatal("the profiled run sent nothing")
+	}
 
 	// A server of its own: the first run's last requests can still be
 	// arriving at the first.
