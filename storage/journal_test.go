@@ -14,7 +14,7 @@ import (
 
 // holdFlushes stops db's journal from flushing on its own, so what is saved
 // stays in the journal until the test flushes or crashes.
-func holdFlushes(t *testing.T, db *DB) *journal {
+func holdFlushes(t testing.TB, db *DB) *journal {
 	t.Helper()
 	j := db.journal.Load()
 	if j == nil || j.notOwner != nil {
@@ -321,26 +321,9 @@ func BenchmarkJournalFlush(b *testing.B) {
 	db := openTest(b)
 	ctx := context.Background()
 	now := time.Now().UTC()
-	tx, err := db.w.Begin()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for i := 0; i < 100_000; i++ {
-		if _, err := tx.Exec(`INSERT INTO ussd_sessions (k, id, phone, state, ended, updated_at) VALUES (?, ?, ?, '{}', 1, ?)`,
-			i+1, fmt.Sprintf("ATUid_seed%016x", uint64(i)*0x9e3779b97f4a7c15), fmt.Sprintf("+9198%08d", i), fmtTime(now)); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		b.Fatal(err)
-	}
+	seedSessionRows(b, db, 100_000, now)
 	ss := NewSessionStore(db)
-	j := db.journal.Load()
-	close(j.stop)
-	<-j.done
-	stop, done := make(chan struct{}), make(chan struct{})
-	go func() { <-stop; close(done) }()
-	j.stop, j.done = stop, done
+	j := holdFlushes(b, db)
 	state := []byte(`{"s":"guest","v":{"lang":"en"},"l":"en","t":"1*1","o":"guest"}`)
 	b.ResetTimer()
 	for n := 0; n < b.N; {
