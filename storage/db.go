@@ -310,7 +310,8 @@ type writeJob struct {
 	done chan error
 	// relaxed jobs may commit without an fsync (synchronous=NORMAL): they
 	// survive a crash of the process, and a power cut up to the next
-	// synced commit. Only USSD session state is written this way.
+	// synced commit. Only USSD session state (the journal's flush) is
+	// written this way.
 	relaxed bool
 	// deferrable jobs wait while others are waiting (see DB.next).
 	deferrable bool
@@ -347,12 +348,10 @@ func (db *DB) writeOne(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // writeRelaxed is write for state whose loss in a power cut (not a process
 // crash) is acceptable: it is answered as soon as its batch commits, never
 // after the WAL's fsync, and the next synced commit makes it durable too.
-// A USSD session lives three minutes; its caller can redial.
-//
-// Relaxed writes are single statements (writeOne's rule): the only one is
-// a session save, every USSD hop's write, so it skips the savepoint too.
+// The session journal's flush writes its chunks this way, all but the last,
+// whose synced commit covers them.
 func (db *DB) writeRelaxed(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true, one: true})
+	return db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true})
 }
 
 func (db *DB) submit(job *writeJob) error {

@@ -207,10 +207,12 @@ func appendSession(b []byte, k int64, s *domain.USSDSession) []byte {
 	}
 	b = append(b, ended)
 	b = binary.AppendVarint(b, s.UpdatedAt.UnixNano())
-	for _, f := range [][]byte{[]byte(s.ID), []byte(s.Phone), s.State} {
-		b = binary.AppendUvarint(b, uint64(len(f)))
-		b = append(b, f...)
-	}
+	b = binary.AppendUvarint(b, uint64(len(s.ID)))
+	b = append(b, s.ID...)
+	b = binary.AppendUvarint(b, uint64(len(s.Phone)))
+	b = append(b, s.Phone...)
+	b = binary.AppendUvarint(b, uint64(len(s.State)))
+	b = append(b, s.State...)
 	p := b[start+8:]
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(p)))
 	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(p, crc32c))
@@ -426,7 +428,7 @@ func (j *journal) write(ctx context.Context, keys []int64, batch map[int64]*doma
 		}
 		var err error
 		if len(keys) > 0 {
-			err = j.db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true})
+			err = j.db.writeRelaxed(ctx, fn)
 		} else {
 			err = j.db.write(ctx, fn)
 		}

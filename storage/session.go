@@ -250,11 +250,13 @@ func (s *SessionStore) SessionByID(ctx context.Context, id string) (*domain.USSD
 	}
 	k, ok := idx.lookup(id)
 	var sess *domain.USSDSession
-	if held, in := idx.j.get(k); ok && in {
-		if held.ID == id {
-			return held, nil
+	if ok {
+		if held, in := idx.j.get(k); in {
+			if held.ID == id {
+				return held, nil
+			}
+			ok = false
 		}
-		ok = false
 	}
 	if ok {
 		// A key whose first save failed has no row.
@@ -306,11 +308,13 @@ func (s *SessionStore) LatestSession(ctx context.Context, phone string, since ti
 	}
 	k, ok := idx.latest(phone)
 	var sess *domain.USSDSession
-	if held, in := idx.j.get(k); ok && in {
-		if held.Phone == phone && !held.Ended && held.UpdatedAt.After(since) {
-			return held, nil
+	if ok {
+		if held, in := idx.j.get(k); in {
+			if held.Phone == phone && !held.Ended && held.UpdatedAt.After(since) {
+				return held, nil
+			}
+			ok = false
 		}
-		ok = false
 	}
 	if ok {
 		sess, err = scanSession(s.db.r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM ussd_sessions
