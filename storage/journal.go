@@ -24,9 +24,10 @@ import (
 )
 
 // The session journal is where a USSD hop's save goes before the carrier is
-// answered: one record appended to a file beside the database, one write(2)
-// with no fsync, like a relaxed commit (it survives a crash of the process,
-// and a power cut up to the last fsync). Every journalFlushEvery the states
+// answered: one record copied into a file beside the database, mapped into
+// memory, with no fsync, like a relaxed commit (it survives a crash of the
+// process, since the mapped pages are the kernel's page cache, and a power
+// cut up to the last fsync). Every journalFlushEvery the states
 // saved since the last flush, the newest of each session only, are written
 // to ussd_sessions in a few transactions, and once those are durable the
 // journal files they came from are removed. Opening the store replays any
@@ -43,6 +44,15 @@ import (
 // process reading the table (a backup, the console of another server) sees
 // sessions as of the last flush, at most journalFlushEvery old.
 //
+// A journal file is made journalSegment long, its blocks allocated then,
+// so a full disk is an error when a file is started and not a SIGBUS when a
+// page of the mapping is first written. A save that does not fit starts the
+// next file. Unwritten, the rest of a file reads as zeros, which replay
+// takes for its end. Until session 11 a save was a write(2) under the
+// journal's lock: 2-3 µs of a hop's CPU, and a system call's return, where
+// the kernel may switch threads, with every other hop's save waiting behind
+// it (docs/performance.md).
+//
 // Only one process writes a database's sessions: the first to open the
 // store takes a lock on <db>-sessions.lock and keeps it until Close. Another
 // process's store reads the table, and its saves fail with ECONFLICT.
@@ -53,6 +63,7 @@ const (
 	journalChunk      = 256  // rows a flush writes per transaction
 	journalMaxRecord  = 1 << 20
 	journalMagic      = "karyashala ussd sessions 1\n"
+	journalSegment    = 1 << 20 // a journal file's length; its mapping counts in resident memory
 )
 
 var crc32c = crc32.MakeTable(crc32.Castagnoli)
@@ -65,9 +76,9 @@ type journal struct {
 	notOwner error
 
 	mu       sync.Mutex
-	f        *os.File // nil once closed
-	seq      int64    // f's number
-	size     int64    // f's length
+	m        []byte // the current file, mapped; nil once closed
+	seq      int64  // its number
+	size     int64  // how much of it is written
 	buf      []byte
 	pending  map[int64]*domain.USSDSession // saved since the last flush began
 	flushing map[int64]*domain.USSDSession // being written by the flush
@@ -175,6 +186,9 @@ func (j *journal) replay(seq int64, idx *sessionIndex) error {
 			return nil
 		}
 		size, sum := binary.LittleEndian.Uint32(hdr[:4]), binary.LittleEndian.Uint32(hdr[4:])
+		if size == 0 {
+			return nil // the file's unwritten rest: no record is empty
+		}
 		if size > journalMaxRecord {
 			slog.Warn("ussd session journal: damaged record; the rest of the file is ignored", "file", f.Name(), "offset", off, "records", n)
 			return nil
@@ -252,27 +266,28 @@ func decodeSession(p []byte) (int64, *domain.USSDSession, error) {
 }
 
 // save appends s, session k, to the journal. It returns once the record is
-// in the file (the kernel's: no fsync).
+// in the file (the kernel's page cache: no fsync).
 func (j *journal) save(k int64, s *domain.USSDSession) error {
 	if j.notOwner != nil {
 		return j.notOwner
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if j.f == nil {
+	if j.m == nil {
 		return errClosed
 	}
 	c := *s
 	c.UpdatedAt = c.UpdatedAt.UTC().Truncate(time.Microsecond) // the table's precision
 	j.buf = appendSession(j.buf[:0], k, &c)
-	if _, err := j.f.Write(j.buf); err != nil {
-		// Cut a partial record off, so the next lands where it can be read.
-		if terr := j.f.Truncate(j.size); terr != nil {
-			j.rotateLocked()
-		}
-		return fmt.Errorf("write the ussd session journal: %w", err)
+	if len(j.buf)-8 > journalMaxRecord {
+		return domain.Errorf(domain.EINVALID, "USSD session %s: its state of %d bytes is more than a session may keep (%d)", s.ID, len(s.State), journalMaxRecord)
 	}
-	j.size += int64(len(j.buf))
+	if j.size+int64(len(j.buf)) > int64(len(j.m)) {
+		if err := j.rotateLocked(len(j.buf)); err != nil {
+			return fmt.Errorf("write the ussd session journal: %w", err)
+		}
+	}
+	j.size += int64(copy(j.m[j.size:], j.buf))
 	j.pending[k] = &c
 	if len(j.pending) == journalFlushAt {
 		select {
@@ -310,26 +325,52 @@ func (j *journal) holds(k int64) bool {
 func (j *journal) rotate() error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.rotateLocked()
+	return j.rotateLocked(0)
 }
 
-// rotateLocked starts the next journal file. On an error the current file,
-// if any, stays in use.
-func (j *journal) rotateLocked() error {
-	f, err := os.OpenFile(j.name(j.seq+1), os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_APPEND, 0o644)
+// rotateLocked starts the next journal file, with room for a record of
+// need bytes. On an error the current file, if any, stays in use.
+func (j *journal) rotateLocked(need int) error {
+	m, err := mapJournal(j.name(j.seq+1), max(journalSegment, len(journalMagic)+need))
 	if err != nil {
 		return fmt.Errorf("start a ussd session journal: %w", err)
 	}
-	if _, err := f.WriteString(journalMagic); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return fmt.Errorf("start a ussd session journal: %w", err)
-	}
-	if j.f != nil {
-		j.f.Close()
-	}
-	j.f, j.seq, j.size = f, j.seq+1, int64(len(journalMagic))
+	copy(m, journalMagic)
+	j.unmap()
+	j.m, j.seq, j.size = m, j.seq+1, int64(len(journalMagic))
 	return nil
+}
+
+// mapJournal makes the file name size bytes long, its blocks allocated, and
+// maps it for writing.
+func mapJournal(name string, size int) ([]byte, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close() // the mapping keeps the file
+	m, err := func() ([]byte, error) {
+		if err := allocate(f, int64(size)); err != nil {
+			return nil, err
+		}
+		return syscall.Mmap(int(f.Fd()), 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_SHARED)
+	}()
+	if err != nil {
+		os.Remove(name)
+		return nil, err
+	}
+	return m, nil
+}
+
+// unmap lets the current file go: what was copied into it stays in the
+// file, and its pages leave this process's resident memory.
+func (j *journal) unmap() {
+	if j.m != nil {
+		if err := syscall.Munmap(j.m); err != nil {
+			slog.Warn("ussd session journal: unmap", "err", err)
+		}
+		j.m = nil
+	}
 }
 
 // flush writes the states saved since the last flush to the table, the
@@ -352,7 +393,7 @@ func (j *journal) flush(ctx context.Context) error {
 	j.pending, j.flushing = make(map[int64]*domain.USSDSession, len(batch)), batch
 	// Files before upto hold nothing newer than batch; if a new file cannot
 	// be started the current one goes on, and stays until a later flush.
-	if err := j.rotateLocked(); err != nil && j.f != nil {
+	if err := j.rotateLocked(0); err != nil && j.m != nil {
 		slog.Warn("ussd session journal", "err", err)
 	}
 	upto := j.seq
@@ -515,10 +556,7 @@ func (j *journal) close() error {
 	<-j.done
 	err := j.flush(context.Background())
 	j.mu.Lock()
-	if j.f != nil {
-		j.f.Close()
-		j.f = nil
-	}
+	j.unmap()
 	j.mu.Unlock()
 	if err == nil {
 		// The last file, started by the flush, holds nothing.
@@ -526,4 +564,16 @@ func (j *journal) close() error {
 	}
 	j.lock.Close()
 	return err
+}
+
+// writeZeros fills f with size zero bytes: allocate where the file system
+// cannot reserve blocks without writing them.
+func writeZeros(f *os.File, size int64) error {
+	zeros := make([]byte, 64<<10)
+	for off := int64(0); off < size; off += int64(len(zeros)) {
+		if _, err := f.WriteAt(zeros[:min(int64(len(zeros)), size-off)], off); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -35,8 +35,7 @@ func crash(t *testing.T, db *DB) {
 	t.Helper()
 	j := db.journal.Load()
 	j.mu.Lock()
-	j.f.Close()
-	j.f = nil
+	j.unmap()
 	j.mu.Unlock()
 	j.lock.Close()
 	db.journal.Store(nil)
@@ -102,11 +101,13 @@ func TestJournalReplaysAfterCrash(t *testing.T) {
 			// The write the crash interrupted: never answered, so never to
 			// be found.
 			rec := appendSession(nil, 99, &domain.USSDSession{ID: "torn", Phone: "+919800000004", State: []byte(`{}`), UpdatedAt: now})
-			f, err := os.OpenFile(j.name(j.seq), os.O_WRONLY|os.O_APPEND, 0)
+			f, err := os.OpenFile(j.name(j.seq), os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.Write(tc.tail(rec))
+			if _, err := f.WriteAt(tc.tail(rec), j.size); err != nil {
+				t.Fatal(err)
+			}
 			f.Close()
 			crash(t, db)
 
@@ -163,6 +164,59 @@ func TestJournalSkipsAZeroedFile(t *testing.T) {
 	db = openAt(t, db.Path())
 	if got, err := NewSessionStore(db).SessionByID(ctx, "s"); err != nil || string(got.State) != `{"n":1}` {
 		t.Fatalf("s after the zeroed file = %+v, %v", got, err)
+	}
+}
+
+// Saves that fill a journal file go on in the next one, each file no longer
+// than it was made, and a crash loses none of them; a state too big for a
+// record is refused before anything is written.
+func TestJournalStartsTheNextFileWhenFull(t *testing.T) {
+	db := openTest(t)
+	ss := NewSessionStore(db)
+	holdFlushes(t, db)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	state := bytes.Repeat([]byte("x"), 1000)
+	const n = 3 * journalSegment / 1000
+	for i := range n {
+		s := &domain.USSDSession{ID: fmt.Sprint("s", i), Phone: fmt.Sprintf("+9198%08d", i), State: state, UpdatedAt: now}
+		if err := ss.SaveSession(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := &domain.USSDSession{ID: "big", Phone: "+919800000001", State: make([]byte, journalMaxRecord), UpdatedAt: now}
+	if err := ss.SaveSession(ctx, big); domain.ErrorCode(err) != domain.EINVALID {
+		t.Fatalf("saving a %d-byte state: %v, want EINVALID", len(big.State), err)
+	}
+	// Nearly the biggest that fits, in a file of its own.
+	big.State = big.State[:journalMaxRecord-100]
+	if err := ss.SaveSession(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	files := journalFiles(t, db)
+	if len(files) < 4 {
+		t.Fatalf("journal files after %d KB of saves: %v, want at least 4", n, files)
+	}
+	for _, f := range files {
+		// Made journalSegment long, or as long as the big record needs.
+		if fi, err := os.Stat(f); err != nil || fi.Size() < journalSegment || fi.Size() > journalSegment+64 {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	crash(t, db)
+
+	db = openAt(t, db.Path())
+	ss = NewSessionStore(db)
+	if got := storedRows(t, db); got != n+1 {
+		t.Fatalf("%d rows after the replay, want %d", got, n+1)
+	}
+	for _, id := range []string{"s0", fmt.Sprint("s", n/2), fmt.Sprint("s", n-1)} {
+		if got, err := ss.SessionByID(ctx, id); err != nil || !bytes.Equal(got.State, state) {
+			t.Fatalf("%s after the crash: %v", id, err)
+		}
+	}
+	if got, err := ss.SessionByID(ctx, "big"); err != nil || len(got.State) != len(big.State) {
+		t.Fatalf("big after the crash: %v", err)
 	}
 }
 
