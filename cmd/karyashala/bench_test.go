@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -12,6 +13,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/karyashala/karyashala/config"
 )
 
 // BenchmarkSMSInboundServer posts COMPLAINT messages through the whole app
@@ -156,4 +161,52 @@ func reportBatches(b *testing.B, s *services) {
 	if flushes, sessions, _ := s.DB.JournalStats(); flushes > 0 {
 		b.ReportMetric(float64(sessions)/float64(flushes), "sessions/flush")
 	}
+}
+
+// BenchmarkUSSDHandlerHop runs the loadtest's journey (1,1,0,2,00, a new
+// session id and a random phone after each) through the app's fasthttp
+// handler with no connection, the rate limits at their defaults: the
+// server's own CPU for a hop without the reads and writes, which the
+// kernel's share dominates in a load run.
+func BenchmarkUSSDHandlerHop(b *testing.B) {
+	srv, _ := testServer(b, func(c *config.Config) {
+		c.Log.Level = "warn"
+		d := config.Default()
+		c.RateLimit = d.RateLimit
+	})
+	startComponents(b, srv)
+	h := srv.app.Handler()
+	texts := []string{"", "1", "1%2A1", "1%2A1%2A0", "1%2A1%2A0%2A2", "1%2A1%2A0%2A2%2A00"}
+	var sessions atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		var ctx fasthttp.RequestCtx
+		var session, body []byte
+		hop := len(texts)
+		for pb.Next() {
+			if hop >= len(texts) {
+				id := sessions.Add(1)
+				session = fmt.Appendf(session[:0], "sessionId=ATUid_%032x&phoneNumber=%%2B9197%08d&serviceCode=%%2A384%%23&networkCode=40410&text=", rand.Uint64()^uint64(id), rand.IntN(100_000_000))
+				hop = 0
+			}
+			body = append(append(body[:0], session...), texts[hop]...)
+			ctx.Request.Reset()
+			ctx.Response.Reset()
+			ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+			ctx.Request.SetRequestURI("/ussd/africastalking")
+			ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+			ctx.Request.SetBody(body)
+			h(&ctx)
+			if ctx.Response.StatusCode() != 200 {
+				b.Fatalf("hop %d: %d %s", hop, ctx.Response.StatusCode(), ctx.Response.Body())
+			}
+			if bytes.HasPrefix(ctx.Response.Body(), []byte("END ")) {
+				hop = len(texts)
+			} else {
+				hop++
+			}
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "hops/s")
 }
