@@ -65,6 +65,7 @@ type Engine struct {
 	cfg   Config
 	locks sessionLocks
 	live  liveSessions
+	pages pageCache
 }
 
 // New returns an engine serving m.

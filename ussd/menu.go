@@ -115,6 +115,10 @@ type Screen struct {
 	// router
 	Routes  []*Route
 	Default Ref
+
+	// static: its pages depend on no session value (see markStatic), so
+	// the engine keeps them once made.
+	static bool
 }
 
 // Ref is a reference to a screen id, with where it was written.

@@ -93,6 +93,7 @@ func Parse(srcs []Source, opt Options) (*Menus, Problems) {
 	if len(probs) > 0 {
 		return nil, probs
 	}
+	m.markStatic()
 	return m, nil
 }
 

@@ -2,6 +2,7 @@ package ussd_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -124,5 +125,59 @@ func TestReloadRemovingTheCurrentScreen(t *testing.T) {
 	}
 	if got := hop("4*1*0"); !strings.HasPrefix(got, "CON Karyashala\n1. Open tasks") {
 		t.Fatalf("back after the reload: %q", got)
+	}
+}
+
+// TestKeptPagesFollowTheMenus: the engine keeps the pages of static screens,
+// so each must be kept per language and per error shown, and a reload must
+// show the new menus' text at once.
+func TestKeptPagesFollowTheMenus(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	n := 0
+	dial := func(lang string, inputs ...string) string {
+		t.Helper()
+		n++
+		// A new caller each time: a caller who hung up mid-way is offered
+		// to resume instead.
+		req := ussd.Request{SessionID: fmt.Sprintf("kept%d", n), Phone: fmt.Sprintf("+91980000%04d", 100+n), ServiceCode: "*384#", Lang: lang}
+		var got string
+		for i := 0; i <= len(inputs); i++ {
+			req.Text = strings.Join(inputs[:i], "*")
+			resp, err := e.eng.Handle(ctx, req)
+			if err != nil {
+				t.Fatalf("hop %q: %v", req.Text, err)
+			}
+			got = resp.String()
+		}
+		return got
+	}
+	en := dial("en")
+	if !strings.HasPrefix(en, "CON Welcome to Karyashala\n1. Register as a worker") {
+		t.Fatalf("guest menu: %q", en)
+	}
+	if again := dial("en"); again != en {
+		t.Fatalf("the kept page differs: %q, then %q", en, again)
+	}
+	if hi := dial("hi"); !strings.HasPrefix(hi, "CON कार्यशाला में स्वागत है") {
+		t.Fatalf("Hindi guest menu after the English one: %q", hi)
+	}
+	prompt := dial("en", "1")
+	wrong := dial("en", "1", "x")
+	if !strings.Contains(wrong, "Please type your name") || strings.Contains(prompt, "Please type your name") {
+		t.Fatalf("the prompt and its error page: %q and %q", prompt, wrong)
+	}
+	if again := dial("en", "1"); again != prompt {
+		t.Fatalf("the prompt after its error page: %q, want %q", again, prompt)
+	}
+
+	src := strings.Replace(string(ussd.BuiltinSource().Data), `"Welcome to Karyashala"`, `"Welcome to the union's workshop"`, 1)
+	m, probs := ussd.Parse([]ussd.Source{{Name: "edited.yaml", Data: []byte(src)}}, e.eng.Options())
+	if len(probs) > 0 {
+		t.Fatal(probs)
+	}
+	e.eng.SetMenus(m)
+	if got := dial("en"); !strings.HasPrefix(got, "CON Welcome to the union's workshop\n") {
+		t.Fatalf("after the reload: %q", got)
 	}
 }

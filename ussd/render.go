@@ -26,6 +26,12 @@ func (h *hop) render() (Response, error) {
 	if s == nil {
 		return Response{}, fmt.Errorf("screen %q is not defined in the loaded menus", st.Screen)
 	}
+	key := pageKey{screen: s, lang: st.Lang, err: st.Err, history: len(st.History) > 0}
+	if s.static {
+		if pages, ok := h.e.pages.get(h.m, key); ok {
+			return h.page(s, pages), nil
+		}
+	}
 	var header []string
 	if s.Text != nil {
 		text := lines(h.text(s.Text, nil))
@@ -57,10 +63,20 @@ func (h *hop) render() (Response, error) {
 			}
 		}
 	}
+	pages := h.paginate(blocks, len(st.History) > 0 && s.Kind != KindEnd)
+	if s.static {
+		h.e.pages.put(h.m, key, pages)
+	}
+	return h.page(s, pages), nil
+}
+
+// page is the response showing st.Page of pages, the screen's last when
+// the session asked for one past it.
+func (h *hop) page(s *Screen, pages []string) Response {
+	st := h.st
 	end := s.Kind == KindEnd
-	pages := h.paginate(blocks, len(st.History) > 0 && !end)
 	st.Page = clamp(st.Page, len(pages))
-	return Response{Text: pages[st.Page], End: end && st.Page == len(pages)-1}, nil
+	return Response{Text: pages[st.Page], End: end && st.Page == len(pages)-1}
 }
 
 func (h *hop) paginate(blocks []string, hasHistory bool) []string {
