@@ -96,7 +96,7 @@ func (k *Keyed) Len() int {
 
 // PhoneKey reduces a phone number as a carrier wrote it to its digits, so
 // "+91 98123 45678" and "919812345678" share one bucket.
-func PhoneKey(raw string) string {
+func PhoneKey[T ~string | ~[]byte](raw T) string {
 	b := make([]byte, 0, len(raw))
 	for i := 0; i < len(raw); i++ {
 		if c := raw[i]; c >= '0' && c <= '9' {

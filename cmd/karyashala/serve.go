@@ -145,16 +145,8 @@ func phoneLimit(k *ratelimit.Keyed, ussd bool) fiber.Handler {
 		if strings.HasSuffix(c.Path(), "/status") {
 			return c.Next()
 		}
-		raw := c.FormValue("phoneNumber")
-		for _, f := range []string{"from", "From"} {
-			if raw == "" {
-				raw = c.FormValue(f)
-			}
-		}
-		if raw == "" {
-			raw = c.Query("from")
-		}
-		if raw == "" || k.Allow(ratelimit.PhoneKey(raw)) {
+		raw := callerOf(c)
+		if len(raw) == 0 || k.Allow(ratelimit.PhoneKey(raw)) {
 			return c.Next()
 		}
 		metrics.Inc("rate_limited")
@@ -164,6 +156,23 @@ func phoneLimit(k *ratelimit.Keyed, ussd bool) fiber.Handler {
 		}
 		return fiber.NewError(fiber.StatusTooManyRequests, "too many messages from this number in the last minute; later messages are accepted again")
 	}
+}
+
+// callerOf is the caller's number where the route's handler reads it: a
+// GET callback's query (Kannel's get-url), any other's form body (Africa's
+// Talking, Twilio). Reading it anywhere else would let a number in the
+// query put a flood of one phone's messages in other phones' buckets.
+func callerOf(c *fiber.Ctx) []byte {
+	if c.Method() == fiber.MethodGet {
+		return c.Request().URI().QueryArgs().Peek("from")
+	}
+	args := c.Request().PostArgs()
+	for _, k := range [...]string{"phoneNumber", "from", "From"} {
+		if v := args.Peek(k); len(v) > 0 {
+			return v
+		}
+	}
+	return nil
 }
 
 func (srv *server) readyz(c *fiber.Ctx) error {

@@ -341,3 +341,34 @@ func TestSecondUSSDChannelRefused(t *testing.T) {
 		t.Fatalf("a second server on one database: %v, want a refusal naming the lock", err)
 	}
 }
+
+// TestRateLimitReadsThePhoneTheHandlerReads: the limit counts the number
+// the callback's handler stores, so a different number elsewhere in the
+// request (a query parameter on a form post, a form body on Kannel's GET)
+// cannot put one phone's flood in other phones' buckets.
+func TestRateLimitReadsThePhoneTheHandlerReads(t *testing.T) {
+	srv, _ := testServer(t, func(c *config.Config) { c.RateLimit.SMSPerMinute, c.RateLimit.USSDPerMinute = 2, 2 })
+	for i, want := range []int{200, 200, 429, 429} {
+		// Each time another number in the query; the body's is the same.
+		path := fmt.Sprintf("/sms/africastalking/inbound?from=%%2B9198000001%02d&phoneNumber=%%2B9198000002%02d", i, i)
+		status, resp := do(t, srv, form("POST", path, fmt.Sprintf("from=%%2B919800000040&to=384&text=HELP&id=q%d", i)))
+		if status != want {
+			t.Fatalf("africastalking message %d: %d %q, want %d", i+1, status, resp, want)
+		}
+	}
+	for i, want := range []string{"CON ", "CON ", "END Too many requests"} {
+		path := fmt.Sprintf("/ussd/africastalking?phoneNumber=%%2B9198000003%02d", i)
+		status, resp := do(t, srv, form("POST", path, fmt.Sprintf("sessionId=rl%d&phoneNumber=%%2B919800000041&serviceCode=*384%%23&text=", i)))
+		if status != 200 || !strings.HasPrefix(resp, want) {
+			t.Fatalf("ussd hop %d: %d %q, want %q", i+1, status, resp, want)
+		}
+	}
+	for i, want := range []int{200, 200, 429} {
+		req := httptest.NewRequest("GET", fmt.Sprintf("/sms/kannel/inbound?from=%%2B919800000042&to=384&text=HELP&id=k%d", i),
+			strings.NewReader(fmt.Sprintf("from=%%2B9198000004%02d", i)))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if status, resp := do(t, srv, req); status != want {
+			t.Fatalf("kannel message %d: %d %q, want %d", i+1, status, resp, want)
+		}
+	}
+}
