@@ -114,7 +114,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return Result{}, fmt.Errorf("--duration %s is outside (0, 10m]", o.Duration)
 	}
 	if len(o.Journey) == 0 {
-		o.Journey = []string{"1", "1", "0", "2", "00"}
+		o.Journey = DefaultJourney
 	}
 	if o.ServiceCode == "" {
 		o.ServiceCode = "*384#"
@@ -305,10 +305,24 @@ func newTarget(o Options) (*target, error) {
 		fields:  "&serviceCode=" + url.QueryEscape(o.ServiceCode) + "&networkCode=40410",
 		hops:    len(o.Journey) + 1,
 	}
-	for hop := 0; hop <= len(o.Journey); hop++ {
-		t.texts = append(t.texts, url.QueryEscape(strings.Join(o.Journey[:hop], "*")))
-	}
+	t.texts = JourneyTexts(o.Journey)
 	return t, nil
+}
+
+// DefaultJourney is what a USSD run dials when Options.Journey is empty:
+// register, a name too short (the error page), back, report a problem,
+// home.
+var DefaultJourney = []string{"1", "1", "0", "2", "00"}
+
+// JourneyTexts is the text field of each hop of journey, escaped for a
+// form body, as Africa's Talking sends it: empty on the first hop, then
+// the inputs so far joined by "*".
+func JourneyTexts(journey []string) []string {
+	texts := make([]string, 0, len(journey)+1)
+	for hop := 0; hop <= len(journey); hop++ {
+		texts = append(texts, url.QueryEscape(strings.Join(journey[:hop], "*")))
+	}
+	return texts
 }
 
 // requestTimeout bounds one request, and the wait for a free connection.

@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/karyashala/karyashala/config"
+	"github.com/karyashala/karyashala/loadtest"
 )
 
 // BenchmarkSMSInboundServer posts COMPLAINT messages through the whole app
@@ -163,7 +164,7 @@ func reportBatches(b *testing.B, s *services) {
 	}
 }
 
-// BenchmarkUSSDHandlerHop runs the loadtest's journey (1,1,0,2,00, a new
+// BenchmarkUSSDHandlerHop runs the loadtest's default journey (a new
 // session id and a random phone after each) through the app's fasthttp
 // handler with no connection, the rate limits at their defaults: the
 // server's own CPU for a hop without the reads and writes, which the
@@ -176,7 +177,7 @@ func BenchmarkUSSDHandlerHop(b *testing.B) {
 	})
 	startComponents(b, srv)
 	h := srv.app.Handler()
-	texts := []string{"", "1", "1%2A1", "1%2A1%2A0", "1%2A1%2A0%2A2", "1%2A1%2A0%2A2%2A00"}
+	texts := loadtest.JourneyTexts(loadtest.DefaultJourney)
 	var sessions atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()

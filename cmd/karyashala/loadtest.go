@@ -85,7 +85,7 @@ server's resident memory at the end.`,
 	}
 	cmd.Flags().StringVar(&target, "url", "", "base URL of a running server (loopback only); empty: start the baseline and the server here")
 	cmd.Flags().StringVar(&modes, "modes", "ussd,sms", "what to send, in order: ussd, sms, bare")
-	cmd.Flags().StringVar(&journey, "journey", "", "USSD inputs of one journey, comma-separated (default 1,1,0,2,00)")
+	cmd.Flags().StringVar(&journey, "journey", "", "USSD inputs of one journey, comma-separated (default "+strings.Join(loadtest.DefaultJourney, ",")+")")
 	cmd.Flags().StringVar(&token, "token", "", "callbacks.token of the server, if set")
 	cmd.Flags().DurationVar(&duration, "duration", 10*time.Second, "how long each mode runs")
 	cmd.Flags().IntVar(&conc, "concurrency", 256, "concurrent connections")
