@@ -63,7 +63,7 @@ func (h *hop) render() (Response, error) {
 			}
 		}
 	}
-	pages := h.paginate(blocks, len(st.History) > 0 && s.Kind != KindEnd)
+	pages := h.paginate(blocks, key.history && s.Kind != KindEnd)
 	if s.static {
 		h.e.pages.put(h.m, key, pages)
 	}
