@@ -19,6 +19,7 @@ var codes = map[string]int{
 	domain.EFORBIDDEN:    fiber.StatusForbidden,
 	domain.EINTERNAL:     fiber.StatusInternalServerError,
 	domain.EINVALID:      fiber.StatusBadRequest,
+	domain.ELIMITED:      fiber.StatusTooManyRequests,
 	domain.ENOTFOUND:     fiber.StatusNotFound,
 	domain.EUNAUTHORIZED: fiber.StatusUnauthorized,
 }
@@ -63,6 +64,8 @@ func fiberCode(status int) string {
 		return domain.EFORBIDDEN
 	case status == fiber.StatusConflict:
 		return domain.ECONFLICT
+	case status == fiber.StatusTooManyRequests:
+		return domain.ELIMITED
 	case status >= 500:
 		return domain.EINTERNAL
 	default:

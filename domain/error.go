@@ -16,6 +16,7 @@ const (
 	EFORBIDDEN    = "forbidden"    // the caller may not do this
 	EINTERNAL     = "internal"     // a bug or an outage; the message is not shown to users
 	EINVALID      = "invalid"      // the input is wrong; the message says which field and why
+	ELIMITED      = "rate_limited" // too many requests from one caller; the message says when to try again
 	ENOTFOUND     = "not_found"    // the thing named does not exist
 	EUNAUTHORIZED = "unauthorized" // no or unknown credentials
 )

@@ -1,6 +1,8 @@
-// Package ratelimit limits requests per key (a phone number) with a token
-// bucket per key, so one number cannot flood the complaint queue or the
-// USSD engine while everyone else is served as usual.
+// Package ratelimit limits requests per key with a token bucket per key.
+// The SMS inbox and the USSD engine key it by the caller's number once it
+// is parsed to E.164, so one number cannot flood the complaint queue or the
+// USSD engine, however a carrier writes it, while everyone else is served
+// as usual.
 package ratelimit
 
 import (
@@ -51,7 +53,8 @@ func PerMinute(n int) *Keyed {
 	return k
 }
 
-// Allow reports whether key may make one more request now.
+// Allow reports whether key may make one more request now. The map keeps
+// key, so it must not share memory a server reuses.
 func (k *Keyed) Allow(key string) bool {
 	if k.burst <= 0 {
 		return true
@@ -92,19 +95,4 @@ func (k *Keyed) Len() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return len(k.cur) + len(k.prev)
-}
-
-// PhoneKey reduces a phone number as a carrier wrote it to its digits, so
-// "+91 98123 45678" and "919812345678" share one bucket.
-func PhoneKey[T ~string | ~[]byte](raw T) string {
-	b := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); i++ {
-		if c := raw[i]; c >= '0' && c <= '9' {
-			b = append(b, c)
-		}
-	}
-	if len(b) > 10 {
-		b = b[len(b)-10:]
-	}
-	return string(b)
 }

@@ -46,6 +46,10 @@ type Inbox struct {
 	// not woken for (default 1s).
 	Batch int
 	Poll  time.Duration
+	// Limit, when set, is asked for every inbound message whether its
+	// sender (E.164) may send one more; a refused message is not stored
+	// and Receive returns ELIMITED, which the carrier gets as 429.
+	Limit interface{ Allow(phone string) bool }
 
 	once sync.Once
 	wake chan struct{}
@@ -78,6 +82,10 @@ func (in *Inbox) Receive(ctx context.Context, msg Inbound) error {
 	phone, err := checkInbound(&msg, in.Region)
 	if err != nil {
 		return err
+	}
+	if in.Limit != nil && !in.Limit.Allow(phone) {
+		metrics.Inc("rate_limited")
+		return domain.Errorf(domain.ELIMITED, "too many messages from this number in the last minute; later messages are accepted again")
 	}
 	_, dup, err := in.Messages.StoreInbound(ctx, &domain.Message{
 		Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,

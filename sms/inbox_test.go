@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
 )
@@ -315,5 +316,28 @@ func TestAnswersAreDeferrable(t *testing.T) {
 	}
 	if len(rec.deferrable) == 0 || !rec.deferrable[0] {
 		t.Fatalf("the inbox's units, deferrable: %v; want the answering unit marked", rec.deferrable)
+	}
+}
+
+// The limit counts the sender's number once parsed, so the ways a carrier
+// may write one number share one budget; a refused message is ELIMITED and
+// not stored, and other numbers are served as usual.
+func TestReceiveLimitsEachNumber(t *testing.T) {
+	e := smstest.New(t)
+	e.Inbox.Limit = ratelimit.PerMinute(2)
+	for i, from := range []string{"+91 98123 45678", "09812345678", "919812345678", "+919812345678"} {
+		err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: fmt.Sprint("lim", i), From: from, To: "384", Text: "COMPLAINT lift broken"})
+		if i < 2 && err != nil {
+			t.Fatalf("message %d from %q: %v, want it stored", i+1, from, err)
+		}
+		if i >= 2 && domain.ErrorCode(err) != domain.ELIMITED {
+			t.Fatalf("message %d from %q: %v, want %s", i+1, from, err, domain.ELIMITED)
+		}
+	}
+	if n := e.Count(t, domain.MessageFilter{Direction: domain.DirIn, Phone: resident}); n != 2 {
+		t.Fatalf("%d inbound messages stored for %s, want the 2 within the limit", n, resident)
+	}
+	if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: "other", From: smstest.WorkerPhone, To: "384", Text: "PAY"}); err != nil {
+		t.Fatalf("another number was limited: %v", err)
 	}
 }

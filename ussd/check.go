@@ -59,6 +59,13 @@ func (c *checker) run() {
 		}
 		c.translated(t, "system."+k)
 	}
+	for _, k := range optionalSystemKeys {
+		c.translated(m.System[k], "system."+k)
+	}
+	// The engine's END screens are shown as written, on one page.
+	for _, k := range []string{"apology", "too_many"} {
+		c.fits(m.System[k], "system."+k, "", false)
+	}
 	ids := make([]string, 0, len(m.Screens))
 	for id := range m.Screens {
 		ids = append(ids, id)

@@ -72,6 +72,10 @@ func TestCheckSmallCases(t *testing.T) {
 		{"unknown top key", "start: a\nmenus: {}\n", `x.yaml:2:1: unknown key "menus"; a menu file has start, system and screens`},
 		{"text not per language", "screens:\n  a:\n    type: end\n    text: hello\n", `x.yaml:4:11: a text must be one line per language, e.g. {en: "Hello", hi: "नमस्ते"}`},
 		{"bad regex", "screens:\n  a:\n    type: input\n    validate:\n      - regex: \"[a-\"\n        error: {en: x, hi: x}\n", "x.yaml:5:16: regex: error parsing regexp: missing closing ]: `[a-`"},
+		{"optional system text untranslated", "system:\n  too_many: {en: Wait a minute.}\n", `x.yaml:2:13: system.too_many: missing the "hi" translation`},
+		{"apology over a page", "system:\n  apology: {en: " + strings.Repeat("x", 183) + ", hi: x}\n", `x.yaml:2:12: system.apology in "en" is 183 characters; a page holds 182: shorten it`},
+		{"too_many over a page", "system:\n  too_many: {en: x, hi: " + strings.Repeat("क", 81) + "}\n", `x.yaml:2:13: system.too_many in "hi" is 81 characters; a page holds 80: shorten it`},
+		{"unknown system text", "system:\n  busy: {en: x, hi: x}\n", `x.yaml:2:3: unknown system text "busy"; known: back, home, more, invalid, apology, resume, continue, restart, too_many`},
 		{"condition", "screens:\n  a:\n    type: router\n    routes:\n      - when: {var: x, is: y}\n        goto: a\n", `x.yaml:5:24: a condition cannot have "is"; write {var: member.status, eq: active}, ne: or set: true`},
 	}
 	for _, c := range cases {

@@ -54,6 +54,16 @@ type Config struct {
 	ResumeWindow time.Duration // 0 turns resuming off
 	SessionTTL   time.Duration
 	Now          func() time.Time
+	// Limit, when set, is asked before every hop whether the caller's
+	// number may make one more; a refused hop gets the system text
+	// too_many as an END screen and changes nothing.
+	Limit Limiter
+}
+
+// Limiter decides whether a phone (E.164) may make one more request now;
+// ratelimit.Keyed is one. Allow keeps the string it is given.
+type Limiter interface {
+	Allow(phone string) bool
 }
 
 // Engine runs menu sessions. It is safe for concurrent use; hops of one
@@ -140,6 +150,10 @@ func (e *Engine) Handle(ctx context.Context, r Request) (Response, error) {
 	// The state may keep these strings past the request, whose buffers a
 	// server such as Fiber can reuse.
 	r.SessionID, r.Phone, r.Text, r.Lang = strings.Clone(r.SessionID), strings.Clone(r.Phone), strings.Clone(r.Text), strings.Clone(r.Lang)
+	if e.cfg.Limit != nil && !e.cfg.Limit.Allow(r.Phone) {
+		metrics.Inc("rate_limited")
+		return Response{End: true, Text: e.tooMany(m, r)}, nil
+	}
 	defer e.locks.lock(r.SessionID).unlock()
 	metrics.Inc("ussd_hop")
 
@@ -247,6 +261,22 @@ func (e *Engine) apology(ctx context.Context, r Request, st *state, err error) (
 		}
 	}
 	return Response{End: true, Text: text}, fmt.Errorf("ussd hop for %s: %w", domain.MaskPhone(r.Phone), err)
+}
+
+// tooMany is the END screen for a hop over the phone's limit, in the
+// language of the session when it is live and the default otherwise: it
+// reads nothing from the database, which a flood would otherwise drive.
+func (e *Engine) tooMany(m *Menus, r Request) string {
+	lang := e.live.lang(r.SessionID)
+	if lang == "" {
+		lang = e.langFor(r, "", "")
+	}
+	if t := m.System["too_many"]; t != nil {
+		if s := t.Src[lang]; s != "" {
+			return actionRE.ReplaceAllString(s, "")
+		}
+	}
+	return "Too many requests from this phone. Please wait a minute and dial again."
 }
 
 // langFor picks a new session's language: the request's override, the

@@ -39,6 +39,17 @@ func (l *liveSessions) take(id string) (*liveSession, uint64) {
 	return s, l.gen
 }
 
+// lang is the language of id's live session, "" when it has none or a hop
+// holds it. Entries in the map are not written to, so it may be read.
+func (l *liveSessions) lang(id string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s := l.m[id]; s != nil {
+		return s.st.Lang
+	}
+	return ""
+}
+
 // put stores s once its state is durable, unless a session was changed
 // outside its hop since take returned gen.
 func (l *liveSessions) put(id string, s *liveSession, gen uint64) {

@@ -23,6 +23,10 @@ const (
 // engine's own screens.
 var systemKeys = []string{"back", "home", "more", "invalid", "apology", "resume", "continue", "restart"}
 
+// optionalSystemKeys may be left out; the engine then shows its own English
+// text. too_many is the END screen for a phone over ratelimit.ussd_per_minute.
+var optionalSystemKeys = []string{"too_many"}
+
 // Pos is where something was written, so that every problem can name
 // FILE:LINE:COL.
 type Pos struct {

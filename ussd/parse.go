@@ -178,8 +178,8 @@ func (p *parser) parse(data []byte) {
 				return
 			}
 			p.pairs(v, func(k2, v2 *yaml.Node) {
-				if !contains(systemKeys, k2.Value) {
-					p.errf(k2, "unknown system text %q; known: %s", k2.Value, strings.Join(systemKeys, ", "))
+				if !contains(systemKeys, k2.Value) && !contains(optionalSystemKeys, k2.Value) {
+					p.errf(k2, "unknown system text %q; known: %s", k2.Value, strings.Join(append(systemKeys[:len(systemKeys):len(systemKeys)], optionalSystemKeys...), ", "))
 					return
 				}
 				if _, dup := p.m.System[k2.Value]; dup {

@@ -24,7 +24,6 @@ import (
 	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/metrics"
-	"github.com/karyashala/karyashala/ratelimit"
 )
 
 // component is a channel mounted on the server: its routes are added by its
@@ -109,8 +108,6 @@ func newServer(s *services, cfg config.Config) (*server, error) {
 		app.Use("/ussd", guard)
 		app.Use("/sms", guard)
 	}
-	app.Use("/ussd", phoneLimit(ratelimit.PerMinute(cfg.RateLimit.USSDPerMinute), true))
-	app.Use("/sms", phoneLimit(ratelimit.PerMinute(cfg.RateLimit.SMSPerMinute), false))
 	for _, m := range mounts {
 		comp, err := m(app, s, cfg)
 		if err != nil {
@@ -134,45 +131,6 @@ func callbackGuard(token string) fiber.Handler {
 		}
 		return c.Next()
 	}
-}
-
-// phoneLimit refuses a phone's callbacks beyond its per-minute budget. The
-// phone is read from whichever field the carrier uses; a USSD caller gets a
-// screen that ends the session (carriers show nothing on an HTTP error), an
-// SMS carrier gets 429. Delivery reports are not limited.
-func phoneLimit(k *ratelimit.Keyed, ussd bool) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if strings.HasSuffix(c.Path(), "/status") {
-			return c.Next()
-		}
-		raw := callerOf(c)
-		if len(raw) == 0 || k.Allow(ratelimit.PhoneKey(raw)) {
-			return c.Next()
-		}
-		metrics.Inc("rate_limited")
-		if ussd {
-			c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
-			return c.SendString("END Too many requests from this phone. Please wait a minute and dial again.")
-		}
-		return fiber.NewError(fiber.StatusTooManyRequests, "too many messages from this number in the last minute; later messages are accepted again")
-	}
-}
-
-// callerOf is the caller's number where the route's handler reads it: a
-// GET callback's query (Kannel's get-url), any other's form body (Africa's
-// Talking, Twilio). Reading it anywhere else would let a number in the
-// query put a flood of one phone's messages in other phones' buckets.
-func callerOf(c *fiber.Ctx) []byte {
-	if c.Method() == fiber.MethodGet {
-		return c.Request().URI().QueryArgs().Peek("from")
-	}
-	args := c.Request().PostArgs()
-	for _, k := range [...]string{"phoneNumber", "from", "From"} {
-		if v := args.Peek(k); len(v) > 0 {
-			return v
-		}
-	}
-	return nil
 }
 
 func (srv *server) readyz(c *fiber.Ctx) error {

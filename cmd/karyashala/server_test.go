@@ -343,9 +343,10 @@ func TestSecondUSSDChannelRefused(t *testing.T) {
 }
 
 // TestRateLimitReadsThePhoneTheHandlerReads: the limit counts the number
-// the callback's handler stores, so a different number elsewhere in the
-// request (a query parameter on a form post, a form body on Kannel's GET)
-// cannot put one phone's flood in other phones' buckets.
+// the callback's handler stores (the inbox and the engine count the parsed
+// number), so a different number elsewhere in the request (a query
+// parameter on a form post, a form body on Kannel's GET) cannot put one
+// phone's flood in other phones' buckets.
 func TestRateLimitReadsThePhoneTheHandlerReads(t *testing.T) {
 	srv, _ := testServer(t, func(c *config.Config) { c.RateLimit.SMSPerMinute, c.RateLimit.USSDPerMinute = 2, 2 })
 	for i, want := range []int{200, 200, 429, 429} {

@@ -55,7 +55,7 @@ func simulateCmd() *cobra.Command {
 					return err
 				}
 				defer s.Close()
-				eng, _, err := buildUSSD(s, cfg)
+				eng, _, err := buildUSSD(s, cfg, nil)
 				if err != nil {
 					return err
 				}

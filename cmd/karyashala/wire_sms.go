@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/karyashala/karyashala/config"
+	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/africastalking"
 	"github.com/karyashala/karyashala/sms/kannel"
@@ -48,6 +49,7 @@ func mountSMS(app *fiber.App, s *services, cfg config.Config) (*component, error
 		Region:     cfg.Region,
 		Currency:   cfg.Currency,
 		Kick:       d.Kick,
+		Limit:      ratelimit.PerMinute(cfg.RateLimit.SMSPerMinute),
 	}
 	s.complaints.NotifyText = inbox.NotifyText
 

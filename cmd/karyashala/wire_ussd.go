@@ -13,6 +13,7 @@ import (
 
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/storage"
 	"github.com/karyashala/karyashala/ussd"
 	"github.com/karyashala/karyashala/ussd/africastalking"
@@ -21,7 +22,7 @@ import (
 // mountUSSD builds the menu engine, adds the carrier callbacks, and lets the
 // console dial in-process. It refuses to start on menus with problems.
 func mountUSSD(app *fiber.App, s *services, cfg config.Config) (*component, error) {
-	eng, rel, err := buildUSSD(s, cfg)
+	eng, rel, err := buildUSSD(s, cfg, ratelimit.PerMinute(cfg.RateLimit.USSDPerMinute))
 	if err != nil {
 		return nil, err
 	}
@@ -70,8 +71,9 @@ func mountUSSD(app *fiber.App, s *services, cfg config.Config) (*component, erro
 }
 
 // buildUSSD makes the engine on the open services: from menus.path with a
-// reloader, or from the built-in menus (no reloader).
-func buildUSSD(s *services, cfg config.Config) (*ussd.Engine, *ussd.Reloader, error) {
+// reloader, or from the built-in menus (no reloader). limit, when not nil,
+// is the per-phone limit on hops.
+func buildUSSD(s *services, cfg config.Config, limit ussd.Limiter) (*ussd.Engine, *ussd.Reloader, error) {
 	reg := ussd.Builtins(s.Services, ussd.BuiltinOptions{
 		Currency:         cfg.Currency,
 		Languages:        cfg.Languages,
@@ -103,6 +105,7 @@ func buildUSSD(s *services, cfg config.Config) (*ussd.Engine, *ussd.Reloader, er
 		Limits:       opt.Limits,
 		ResumeWindow: cfg.USSD.ResumeWindow,
 		SessionTTL:   cfg.USSD.SessionTTL,
+		Limit:        limit,
 	})
 	var rel *ussd.Reloader
 	if cfg.Menus.Path != "" {
