@@ -2,6 +2,7 @@ package api
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -134,7 +135,7 @@ func (a *API) updateMember(c *fiber.Ctx) error {
 	}
 	if u.Name != nil {
 		n := strings.TrimSpace(*u.Name)
-		if len(n) > 100 {
+		if utf8.RuneCountInString(n) > 100 {
 			return domain.Errorf(domain.EINVALID, "name: at most 100 characters")
 		}
 		u.Name = &n

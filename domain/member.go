@@ -3,6 +3,7 @@ package domain
 import (
 	"context"
 	"time"
+	"unicode/utf8"
 )
 
 // Member roles.
@@ -79,7 +80,7 @@ func (m *Member) Validate() error {
 	switch {
 	case m.Phone == "":
 		return Errorf(EINVALID, "phone: required")
-	case len(m.Name) > 100:
+	case utf8.RuneCountInString(m.Name) > 100:
 		return Errorf(EINVALID, "name: at most 100 characters")
 	case m.Role != RoleWorker && m.Role != RoleLeader:
 		return Errorf(EINVALID, "role: must be %q or %q, not %q", RoleWorker, RoleLeader, m.Role)

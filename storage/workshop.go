@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/karyashala/karyashala/domain"
 )
@@ -57,7 +58,7 @@ func (s *WorkshopService) FindWorkshops(ctx context.Context) ([]*domain.Workshop
 
 // RequestHelp records a help request.
 func (s *WorkshopService) RequestHelp(ctx context.Context, memberID, workshopID int64, note string) (*domain.HelpRequest, error) {
-	if len(note) > 500 {
+	if utf8.RuneCountInString(note) > 500 {
 		return nil, domain.Errorf(domain.EINVALID, "note: at most 500 characters")
 	}
 	h := &domain.HelpRequest{MemberID: memberID, WorkshopID: workshopID, Note: strings.TrimSpace(note), Status: domain.HelpOpen, CreatedAt: s.db.now()}
