@@ -2,8 +2,14 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"time"
 )
+
+// ErrAlreadySignedUp is in the chain of SignUp's ECONFLICT when the member
+// is booked on the training already: a phone menu tells her so instead of
+// "full" (test with errors.Is).
+var ErrAlreadySignedUp = errors.New("already signed up")
 
 // Training is a training session or master class with a fixed capacity.
 type Training struct {
@@ -65,7 +71,8 @@ type TrainingService interface {
 	// UpcomingTrainings lists trainings starting after now, soonest first.
 	UpcomingTrainings(ctx context.Context) ([]*Training, error)
 	// SignUp books a member on a training, atomically against capacity:
-	// ENOTFOUND, ECONFLICT when full, already signed up, or already started.
+	// ENOTFOUND, EFORBIDDEN when the member is not active, ECONFLICT when
+	// full, already signed up (with ErrAlreadySignedUp), or already started.
 	SignUp(ctx context.Context, trainingID, memberID int64) (*Training, error)
 	// RequestTraining records a topic a member asks for; EINVALID when empty.
 	RequestTraining(ctx context.Context, memberID int64, topic string) (*TrainingRequest, error)

@@ -88,7 +88,7 @@ func (s *TrainingService) SignUp(ctx context.Context, trainingID, memberID int64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM training_signups WHERE training_id = ? AND member_id = ?`, trainingID, memberID).Scan(&n); err != nil {
 			return err
 		} else if n > 0 {
-			return domain.Errorf(domain.ECONFLICT, "member %d is already signed up for training %d", memberID, trainingID)
+			return fmt.Errorf("%w: %w", domain.ErrAlreadySignedUp, domain.Errorf(domain.ECONFLICT, "member %d is already signed up for training %d", memberID, trainingID))
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE trainings SET signed_up = signed_up + 1 WHERE id = ? AND signed_up < capacity AND starts_at > ?`, trainingID, fmtTime(now))
 		if err != nil {

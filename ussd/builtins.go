@@ -2,6 +2,7 @@ package ussd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -70,7 +71,7 @@ func Builtins(svc domain.Services, opt BuiltinOptions) *Registry {
 		Outcomes: []string{"ok", "not_registered"}, Run: b.pay})
 	r.AddAction(&Action{Name: "sign_up_training", Doc: "books the caller on a training",
 		Params:   []string{"training_id"},
-		Outcomes: []string{"ok", "full", "already", "started", "not_registered"}, Run: b.signUp})
+		Outcomes: []string{"ok", "full", "already", "started", "not_active", "not_registered"}, Run: b.signUp})
 	r.AddAction(&Action{Name: "request_training", Doc: "records a training topic the caller asks for",
 		Params:   []string{"topic"},
 		Outcomes: []string{"ok", "not_registered"}, Run: b.requestTraining})
@@ -351,6 +352,8 @@ func (b *builtins) signUp(ctx context.Context, c *Call, args map[string]string) 
 		return "ok", Item{"title": t.Title(c.Lang), "date": FormatDate(t.StartsAt.In(b.opt.Location), c.Lang), "place": t.Place}, nil
 	case domain.ENOTFOUND:
 		return "started", Item{}, nil
+	case domain.EFORBIDDEN:
+		return "not_active", Item{}, nil
 	case domain.ECONFLICT:
 		t, terr := b.svc.Trainings.TrainingByID(ctx, tID)
 		if terr != nil {
@@ -358,6 +361,8 @@ func (b *builtins) signUp(ctx context.Context, c *Call, args map[string]string) 
 		}
 		res := Item{"title": t.Title(c.Lang), "date": FormatDate(t.StartsAt.In(b.opt.Location), c.Lang), "place": t.Place}
 		switch {
+		case errors.Is(err, domain.ErrAlreadySignedUp):
+			return "already", res, nil
 		case !t.StartsAt.After(b.opt.Now()):
 			return "started", res, nil
 		case t.SignedUp >= t.Capacity:
