@@ -370,11 +370,15 @@ func (h *hop) goHome() error {
 }
 
 // resumable returns the id of the phone's dropped session worth resuming.
+// A caller who dropped again on the offer itself is offered the session
+// that offer was for, while it is open and within the window of its own
+// last hop.
 func (h *hop) resumable(current string) string {
 	if h.e.cfg.ResumeWindow <= 0 {
 		return ""
 	}
-	old, err := h.e.store.LatestSession(h.ctx, h.phone, h.e.cfg.Now().Add(-h.e.cfg.ResumeWindow))
+	since := h.e.cfg.Now().Add(-h.e.cfg.ResumeWindow)
+	old, err := h.e.store.LatestSession(h.ctx, h.phone, since)
 	if err != nil {
 		if domain.ErrorCode(err) != domain.ENOTFOUND {
 			slog.Warn("look up resumable session", "phone", domain.MaskPhone(h.phone), "err", err)
@@ -385,8 +389,20 @@ func (h *hop) resumable(current string) string {
 		return ""
 	}
 	var st state
-	if json.Unmarshal(old.State, &st) != nil || len(st.History) == 0 || st.Screen == resumeScreen ||
-		(st.Screen == st.Home && st.Page == 0) {
+	if json.Unmarshal(old.State, &st) != nil {
+		return ""
+	}
+	if st.Screen == resumeScreen && st.Resume != "" && st.Resume != current {
+		offered, err := h.e.store.SessionByID(h.ctx, st.Resume)
+		if err != nil || offered.Phone != h.phone || offered.Ended || !offered.UpdatedAt.After(since) {
+			return ""
+		}
+		old, st = offered, state{}
+		if json.Unmarshal(old.State, &st) != nil {
+			return ""
+		}
+	}
+	if len(st.History) == 0 || st.Screen == resumeScreen || (st.Screen == st.Home && st.Page == 0) {
 		return ""
 	}
 	return old.ID
