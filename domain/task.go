@@ -74,9 +74,12 @@ func (t *Task) Validate(langs []string) error {
 type TaskFilter struct {
 	Status     string // "" for all
 	WorkshopID int64
-	OnlyFree   bool // only tasks with units still free
-	Cursor     string
-	Limit      int
+	// ForWorkshop keeps what a worker of WorkshopID may take: its tasks
+	// and those of no workshop (only those when WorkshopID is 0).
+	ForWorkshop bool
+	OnlyFree    bool // only tasks with units still free
+	Cursor      string
+	Limit       int
 }
 
 // TaskUpdate holds the fields UpdateTask changes; nil fields are kept.

@@ -101,7 +101,14 @@ func (s *TaskService) FindTasks(ctx context.Context, f domain.TaskFilter) ([]*do
 	var w where
 	w.add(before > 0, `id < ?`, before)
 	w.add(f.Status != "", `status = ?`, f.Status)
-	w.add(f.WorkshopID != 0, `workshop_id = ?`, f.WorkshopID)
+	switch {
+	case f.ForWorkshop && f.WorkshopID != 0:
+		w.add(true, `(workshop_id = ? OR workshop_id IS NULL)`, f.WorkshopID)
+	case f.ForWorkshop:
+		w.conds = append(w.conds, `workshop_id IS NULL`)
+	default:
+		w.add(f.WorkshopID != 0, `workshop_id = ?`, f.WorkshopID)
+	}
 	w.add(f.OnlyFree, `free > 0 AND (deadline IS NULL OR deadline > ?)`, fmtTime(s.db.now()))
 	q := `SELECT ` + taskCols + ` FROM tasks` + w.String() + ` ORDER BY id DESC LIMIT ?`
 	args := append(w.args, lim)

@@ -133,18 +133,17 @@ func argInt(args map[string]string, name string) (int64, error) {
 const maxItems = 30
 
 func (b *builtins) openTasks(ctx context.Context, c *Call) ([]Item, error) {
-	tasks, _, err := b.svc.Tasks.FindTasks(ctx, domain.TaskFilter{Status: domain.TaskOpen, OnlyFree: true, Limit: 100})
+	// The workshop is chosen in the query: filtered afterwards, the newest
+	// tasks of other workshops would crowd hers out of the page.
+	ws, _ := strconv.ParseInt(c.Vars["member.workshop_id"], 10, 64)
+	tasks, _, err := b.svc.Tasks.FindTasks(ctx, domain.TaskFilter{Status: domain.TaskOpen, WorkshopID: ws, ForWorkshop: true, OnlyFree: true, Limit: maxItems})
 	if err != nil {
 		return nil, err
 	}
-	ws, _ := strconv.ParseInt(c.Vars["member.workshop_id"], 10, 64)
 	now := b.opt.Now()
 	var out []Item
 	for _, t := range tasks {
 		if t.Free <= 0 || (t.Deadline != nil && t.Deadline.Before(now)) {
-			continue
-		}
-		if ws != 0 && t.WorkshopID != 0 && t.WorkshopID != ws {
 			continue
 		}
 		it := Item{"id": itoa(t.ID), "title": t.Title(c.Lang), "rate": b.money(t.RateMinor, c.Lang),
