@@ -3,6 +3,7 @@ package ussd
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -75,6 +76,54 @@ func (c *checker) run() {
 		c.screen(m.Screens[id])
 	}
 	c.reachable()
+	c.loops()
+}
+
+// loops reports each cycle of screens that passes only through routers and
+// actions: the engine would run it without a screen for the caller, until
+// it gave up with the apology (and the actions ran each time round).
+func (c *checker) loops() {
+	passing := func(s *Screen) bool { return s != nil && (s.Kind == KindRouter || s.Kind == KindAction) }
+	ids := make([]string, 0, len(c.m.Screens))
+	for id, s := range c.m.Screens {
+		if passing(s) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids)
+	const (
+		unseen = iota
+		onPath
+		done
+	)
+	mark := map[string]int{}
+	var path []string
+	var visit func(id string)
+	visit = func(id string) {
+		mark[id] = onPath
+		path = append(path, id)
+		next := targets(c.m.Screens[id])
+		sort.Strings(next)
+		for _, t := range slices.Compact(next) {
+			if !passing(c.m.Screens[t]) {
+				continue
+			}
+			switch mark[t] {
+			case unseen:
+				visit(t)
+			case onPath:
+				cycle := append(slices.Clone(path[slices.Index(path, t):]), t)
+				c.errf(c.m.Screens[t].Pos, "screens %s loop through routers and actions only, so the caller never gets a screen; send one of them to a menu, input or end screen", strings.Join(cycle, " -> "))
+			}
+		}
+		path = path[:len(path)-1]
+		mark[id] = done
+	}
+	for _, id := range ids {
+		if mark[id] == unseen {
+			visit(id)
+		}
+	}
 }
 
 // suggest offers the closest screen id, if any, for a typo.

@@ -76,6 +76,8 @@ func TestCheckSmallCases(t *testing.T) {
 		{"apology over a page", "system:\n  apology: {en: " + strings.Repeat("x", 183) + ", hi: x}\n", `x.yaml:2:12: system.apology in "en" is 183 characters; a page holds 182: shorten it`},
 		{"too_many over a page", "system:\n  too_many: {en: x, hi: " + strings.Repeat("क", 81) + "}\n", `x.yaml:2:13: system.too_many in "hi" is 81 characters; a page holds 80: shorten it`},
 		{"unknown system text", "system:\n  busy: {en: x, hi: x}\n", `x.yaml:2:3: unknown system text "busy"; known: back, home, more, invalid, apology, resume, continue, restart, too_many`},
+		{"router loop", "start: a\nscreens:\n  a:\n    type: router\n    routes:\n      - when: {var: x, set: true}\n        goto: e\n    default: b\n  b:\n    type: router\n    default: a\n  e:\n    type: end\n    text: {en: x, hi: x}\n",
+			"x.yaml:3:3: screens a -> b -> a loop through routers and actions only, so the caller never gets a screen; send one of them to a menu, input or end screen"},
 		{"condition", "screens:\n  a:\n    type: router\n    routes:\n      - when: {var: x, is: y}\n        goto: a\n", `x.yaml:5:24: a condition cannot have "is"; write {var: member.status, eq: active}, ne: or set: true`},
 	}
 	for _, c := range cases {

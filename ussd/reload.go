@@ -16,7 +16,8 @@ import (
 
 // Reloader reloads an engine's menus from files: on request, when a file
 // changes, and on SIGHUP. A menu set with problems is refused and the last
-// good one keeps serving; Ready says so until a good one loads.
+// good one keeps serving (still ready); Detail says why until a good one
+// loads.
 type Reloader struct {
 	eng   *Engine
 	paths []string
