@@ -121,6 +121,7 @@ type state struct {
 	Err     string            `json:"e,omitempty"`
 	Resume  string            `json:"r,omitempty"`
 	Home    string            `json:"o,omitempty"` // where the start screen led
+	More    bool              `json:"m,omitempty"` // the page shown has a next one (98 leads there)
 }
 
 type frame struct {
@@ -474,13 +475,16 @@ func (h *hop) apply(in string) error {
 		st.History = nil
 		return h.goHome()
 	}
+	// 98 is a prompt's answer when the prompt has no next page: a quantity
+	// of 98 is as good as any other.
+	if in == inMore && (s.Kind != KindInput || st.More) {
+		st.Page++ // clamped when rendering
+		return nil
+	}
 	switch in {
 	case inHome:
 		st.History = nil
 		return h.goHome()
-	case inMore:
-		st.Page++ // clamped when rendering
-		return nil
 	case inBack:
 		if st.Page > 0 {
 			st.Page--

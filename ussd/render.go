@@ -20,6 +20,7 @@ func (h *hop) render() (Response, error) {
 		blocks = append(blocks, "1. "+h.sys("continue"), "2. "+h.sys("restart"))
 		pages := h.paginate(blocks, false)
 		st.Page = clamp(st.Page, len(pages))
+		st.More = st.Page < len(pages)-1
 		return Response{Text: pages[st.Page]}, nil
 	}
 	s := h.m.Screens[st.Screen]
@@ -76,6 +77,7 @@ func (h *hop) page(s *Screen, pages []string) Response {
 	st := h.st
 	end := s.Kind == KindEnd
 	st.Page = clamp(st.Page, len(pages))
+	st.More = st.Page < len(pages)-1
 	return Response{Text: pages[st.Page], End: end && st.Page == len(pages)-1}
 }
 

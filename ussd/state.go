@@ -58,6 +58,9 @@ func (st *state) encode() []byte {
 			b = appendString(b, f.val)
 		}
 	}
+	if st.More {
+		b = append(b, `,"m":true`...)
+	}
 	return append(b, '}')
 }
 

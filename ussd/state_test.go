@@ -27,7 +27,7 @@ func TestEncodeState(t *testing.T) {
 		return m
 	}
 	for i := range 5000 {
-		st := &state{Screen: pick(), Page: rng.IntN(3) - 1, Lang: pick(), Text: pick(), Err: pick(), Resume: pick(), Home: pick(), Vars: randMap()}
+		st := &state{Screen: pick(), Page: rng.IntN(3) - 1, Lang: pick(), Text: pick(), Err: pick(), Resume: pick(), Home: pick(), Vars: randMap(), More: rng.IntN(2) == 0}
 		if rng.IntN(2) == 0 {
 			st.History = []frame{}
 			for range rng.IntN(4) {
