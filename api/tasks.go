@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -204,9 +205,28 @@ func (a *API) acceptTask(c *fiber.Ctx) error {
 	}
 	as, err := a.Tasks.AcceptTask(ctx(c), m.ID, id, b.Quantity)
 	if err != nil {
-		return err
+		return notActive(err, m)
 	}
 	return created(c, as)
+}
+
+// notActive says how to fix the store's refusal of a member who is not
+// active, the one EFORBIDDEN that accepting units and signing up return;
+// other errors pass unchanged. The code stays EFORBIDDEN (403), which the
+// phone channels answer as such; the message tells the API's reader,
+// whose token is not the problem, what to do.
+func notActive(err error, m *domain.Member) error {
+	if domain.ErrorCode(err) != domain.EFORBIDDEN {
+		return err
+	}
+	fix := fmt.Sprintf(`PATCH /api/v1/members/%d {"status": "active"}`, m.ID)
+	switch m.Status {
+	case domain.MemberPending:
+		return domain.Errorf(domain.EFORBIDDEN, "member %d is waiting for a leader to activate her registration; activate her with %s, then try again", m.ID, fix)
+	case domain.MemberInactive:
+		return domain.Errorf(domain.EFORBIDDEN, "member %d is inactive; reactivate her with %s, then try again", m.ID, fix)
+	}
+	return domain.Errorf(domain.EFORBIDDEN, "%s; activate her with %s, then try again", domain.ErrorMessage(err), fix)
 }
 
 func (a *API) getAssignment(c *fiber.Ctx) error {
