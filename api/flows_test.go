@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -80,6 +81,43 @@ func TestMembers(t *testing.T) {
 	}
 	e.must(200, "GET", fmt.Sprintf("/api/v1/workshops/%d", ws.ID), nil, nil)
 	e.must(400, "POST", "/api/v1/workshops", map[string]string{"name": " "}, nil)
+}
+
+// A leader giving units or a training place to a member who is not active
+// gets 403, like the phone channels, with a message saying how to activate
+// her: it is her state, not the leader's token, that is refused.
+func TestNotActiveMemberRefusalSaysHowToActivate(t *testing.T) {
+	e := newEnv(t)
+	var m domain.Member
+	e.must(201, "POST", "/api/v1/members", map[string]any{"phone": "9810000077", "name": "Kamla", "status": "pending"}, &m)
+	tk := e.task(10, 100)
+	var tr domain.Training
+	e.must(201, "POST", "/api/v1/trainings", map[string]any{
+		"titles": map[string]string{"en": "Tailoring basics", "hi": "सिलाई"}, "starts_at": time.Now().Add(72 * time.Hour).Format(time.RFC3339), "place": "Hall", "capacity": 5,
+	}, &tr)
+	accept := fmt.Sprintf("/api/v1/tasks/%d/accept", tk.ID)
+	signUp := fmt.Sprintf("/api/v1/trainings/%d/signups", tr.ID)
+	fix := fmt.Sprintf(`activate her with PATCH /api/v1/members/%d {"status": "active"}, then try again`, m.ID)
+	refused := func(path string, body any, want string) {
+		t.Helper()
+		status, b := e.call("POST", path, e.leader, body)
+		var ae apiError
+		if err := json.Unmarshal(b, &ae); err != nil {
+			t.Fatalf("POST %s: %d %s", path, status, b)
+		}
+		if status != 403 || ae.Error.Code != domain.EFORBIDDEN || !strings.Contains(ae.Error.Message, want) {
+			t.Errorf("POST %s for a member who is %s: %d %s; want 403 forbidden containing %s", path, m.Status, status, b, want)
+		}
+	}
+	refused(accept, map[string]any{"member_id": m.ID, "quantity": 1}, "is waiting for a leader to activate her registration; "+fix)
+	refused(signUp, map[string]any{"phone": m.Phone}, "is waiting for a leader to activate her registration; "+fix)
+
+	e.must(200, "PATCH", fmt.Sprintf("/api/v1/members/%d", m.ID), map[string]string{"status": "inactive"}, &m)
+	refused(accept, map[string]any{"member_id": m.ID, "quantity": 1}, "is inactive; re"+fix)
+
+	e.must(200, "PATCH", fmt.Sprintf("/api/v1/members/%d", m.ID), map[string]string{"status": "active"}, &m)
+	e.mustAs(e.leader, 201, "POST", accept, map[string]any{"member_id": m.ID, "quantity": 1}, nil)
+	e.mustAs(e.leader, 201, "POST", signUp, map[string]any{"member_id": m.ID}, nil)
 }
 
 // TestPiecework runs a batch from creation to payout through the API.

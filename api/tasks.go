@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -113,6 +114,10 @@ func (a *API) getTask(c *fiber.Ctx) error {
 	return c.JSON(t)
 }
 
+// maxTaskQuantity is the most units a task may have, as domain.Task.Validate
+// checks; a change of quantity can be no larger.
+const maxTaskQuantity = 10_000_000
+
 // taskPatch is the body of PATCH /tasks/{id}; absent fields are kept.
 type taskPatch struct {
 	Titles      map[string]string `json:"titles"`
@@ -157,8 +162,15 @@ func (a *API) updateTask(c *fiber.Ctx) error {
 		}
 		u.Deadline = &d
 	}
-	if u.AddQuantity != nil && *u.AddQuantity == 0 {
-		return domain.Errorf(domain.EINVALID, "add_quantity: 0 changes nothing; give a positive number to grow the batch or a negative one to shrink it")
+	if u.AddQuantity != nil {
+		switch d := *u.AddQuantity; {
+		case d == 0:
+			return domain.Errorf(domain.EINVALID, "add_quantity: 0 changes nothing; give a positive number to grow the batch or a negative one to shrink it")
+		case d > maxTaskQuantity || d < -maxTaskQuantity:
+			// Refused here: near the int64 limits the store's free+d
+			// overflows and answers a wrong conflict.
+			return domain.Errorf(domain.EINVALID, "add_quantity: at most %d either way, not %d; a task holds at most %d units", maxTaskQuantity, d, maxTaskQuantity)
+		}
 	}
 	t, err := a.Tasks.UpdateTask(ctx(c), id, u)
 	if err != nil {
@@ -193,9 +205,28 @@ func (a *API) acceptTask(c *fiber.Ctx) error {
 	}
 	as, err := a.Tasks.AcceptTask(ctx(c), m.ID, id, b.Quantity)
 	if err != nil {
-		return err
+		return notActive(err, m)
 	}
 	return created(c, as)
+}
+
+// notActive says how to fix the store's refusal of a member who is not
+// active, the one EFORBIDDEN that accepting units and signing up return;
+// other errors pass unchanged. The code stays EFORBIDDEN (403), which the
+// phone channels answer as such; the message tells the API's reader,
+// whose token is not the problem, what to do.
+func notActive(err error, m *domain.Member) error {
+	if domain.ErrorCode(err) != domain.EFORBIDDEN {
+		return err
+	}
+	fix := fmt.Sprintf(`PATCH /api/v1/members/%d {"status": "active"}`, m.ID)
+	switch m.Status {
+	case domain.MemberPending:
+		return domain.Errorf(domain.EFORBIDDEN, "member %d is waiting for a leader to activate her registration; activate her with %s, then try again", m.ID, fix)
+	case domain.MemberInactive:
+		return domain.Errorf(domain.EFORBIDDEN, "member %d is inactive; reactivate her with %s, then try again", m.ID, fix)
+	}
+	return domain.Errorf(domain.EFORBIDDEN, "%s; activate her with %s, then try again", domain.ErrorMessage(err), fix)
 }
 
 func (a *API) getAssignment(c *fiber.Ctx) error {

@@ -101,7 +101,7 @@ func (a *API) signUp(c *fiber.Ctx) error {
 	}
 	t, err := a.Trainings.SignUp(ctx(c), id, m.ID)
 	if err != nil {
-		return err
+		return notActive(err, m)
 	}
 	return created(c, t)
 }

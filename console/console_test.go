@@ -257,8 +257,8 @@ func TestWorkApprovalsAndPay(t *testing.T) {
 	}
 
 	id := strconv.FormatInt(f.worker.ID, 10)
-	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"150"}}))
-	if pay, _ := f.deps.Ledger.Pay(ctx, f.worker.ID); pay.Paid != 0 || !strings.Contains(r.Body, "flash err") {
+	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"150"}, "payout_key": {hidden(r.Body).Get("payout_key")}}))
+	if pay, _ := f.deps.Ledger.Pay(ctx, f.worker.ID); pay.Paid != 0 || !strings.Contains(r.Body, "more than the balance") {
 		t.Fatalf("payout above the balance was recorded or not refused: paid %d", pay.Paid)
 	}
 	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"60.5"}, "reference": {"UPI-1"}}))
@@ -278,6 +278,58 @@ func TestWorkApprovalsAndPay(t *testing.T) {
 	r = c.follow(c.post("/console/tasks/"+strconv.FormatInt(f.task.ID, 10)+"/close", nil))
 	if tk, _ := f.deps.Tasks.TaskByID(ctx, f.task.ID); tk.Status != domain.TaskClosed || !strings.Contains(r.Body, "closed") {
 		t.Fatalf("close task: %s", tk.Status)
+	}
+}
+
+// A payout form posted twice (a double-click, a form sent again) books the
+// payment once: the form carries a one-time reference for when the leader
+// types none, as for cash. The same form sent again for another amount is
+// refused, and so is a form without the key.
+func TestPayoutFormPostedTwiceBooksOnce(t *testing.T) {
+	f := newFixture(t, false)
+	ctx := context.Background()
+	_, err := f.deps.Tasks.ApproveWork(ctx, f.report.ID, "test") // 8 x 12.50 = 100.00
+	must(t, err)
+	c := f.client(t)
+	c.signIn(f.secret)
+	paid := func() int64 {
+		t.Helper()
+		pay, err := f.deps.Ledger.Pay(ctx, f.worker.ID)
+		must(t, err)
+		return pay.Paid
+	}
+	id := strconv.FormatInt(f.worker.ID, 10)
+
+	key := hidden(c.get("/console/work").Body).Get("payout_key")
+	if !strings.HasPrefix(key, "console-") {
+		t.Fatalf("the payout form carries no one-time key: %q", key)
+	}
+	cash := url.Values{"member_id": {id}, "amount": {"Rs.40"}, "payout_key": {key}}
+	c.post("/console/payouts", cash)
+	r := c.follow(c.post("/console/payouts", cash))
+	if got := paid(); got != 4000 || !strings.Contains(r.Body, "Payout of ₹40.00 to Sunita Devi recorded") {
+		t.Fatalf("one cash payout form posted twice: paid %d paise, want 4000 once; %s", got, snippet(r.Body))
+	}
+	next := hidden(r.Body).Get("payout_key")
+	if next == "" || next == key {
+		t.Fatalf("the page drawn after a payout reuses the key %q", key)
+	}
+
+	cash.Set("amount", "10")
+	r = c.follow(c.post("/console/payouts", cash))
+	if got := paid(); got != 4000 || !strings.Contains(r.Body, "this form already recorded a different payout") {
+		t.Fatalf("the used form sent again for another amount: paid %d, want 4000 and a refusal; %s", got, snippet(r.Body))
+	}
+	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"10"}}))
+	if got := paid(); got != 4000 || !strings.Contains(r.Body, "reload the page") {
+		t.Fatalf("a form without its key: paid %d, want 4000 and a refusal; %s", got, snippet(r.Body))
+	}
+
+	upi := url.Values{"member_id": {id}, "amount": {"10"}, "reference": {"UPI-7"}, "payout_key": {next}}
+	c.post("/console/payouts", upi)
+	c.post("/console/payouts", upi)
+	if got := paid(); got != 5000 {
+		t.Fatalf("one UPI payout form posted twice: paid %d paise, want 5000", got)
 	}
 }
 

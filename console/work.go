@@ -45,7 +45,15 @@ type workData struct {
 	FormError  string
 	PayMember  int64
 	TasksTrunc bool
+	// PayoutKey is the payout form's one-time reference, used when the
+	// leader gives none (cash): a double-click or a resent form then
+	// books the payment once.
+	PayoutKey string
 }
+
+// payoutKeyPrefix starts every reference the console makes up for a
+// payout, so the ledger shows where it came from.
+const payoutKeyPrefix = "console-"
 
 func (h *Console) workPage(c *fiber.Ctx) error {
 	return h.drawWork(c, 0, taskForm{}, "")
@@ -53,7 +61,7 @@ func (h *Console) workPage(c *fiber.Ctx) error {
 
 func (h *Console) drawWork(c *fiber.Ctx, status int, form taskForm, formErr string) error {
 	ctx := h.ctx(c)
-	d := workData{Form: form, FormError: formErr}
+	d := workData{Form: form, FormError: formErr, PayoutKey: payoutKeyPrefix + randomID()[:22]}
 	d.PayMember, _ = strconv.ParseInt(c.Query("pay"), 10, 64)
 	var next string
 	var err error
@@ -249,6 +257,9 @@ func (h *Console) decideWork(c *fiber.Ctx) error {
 	return h.redirect(c, back, nil, msg)
 }
 
+// recordPayout books a payment from the payout form. The ledger books a
+// repeated reference once, so a payout always carries one: the leader's
+// (a UPI transaction id) or, for cash, the form's one-time key.
 func (h *Console) recordPayout(c *fiber.Ctx) error {
 	back := Prefix + "/work#workers"
 	memberID, err := strconv.ParseInt(c.FormValue("member_id"), 10, 64)
@@ -259,13 +270,28 @@ func (h *Console) recordPayout(c *fiber.Ctx) error {
 	if err != nil {
 		return h.redirect(c, back, err, "")
 	}
+	ref := strings.TrimSpace(c.FormValue("reference"))
+	formKey := ref == ""
+	if formKey {
+		ref = c.FormValue("payout_key")
+	}
+	switch {
+	case formKey && (!strings.HasPrefix(ref, payoutKeyPrefix) || len(ref) == len(payoutKeyPrefix) || len(ref) > 100):
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "the payout form came without its one-time key, so a repeat could pay twice; nothing was booked: reload the page and record the payout again"), "")
+	case len(ref) > 100:
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "reference: at most 100 characters"), "")
+	}
 	p := domain.Payout{
 		MemberID:    memberID,
 		AmountMinor: amount,
-		Reference:   strings.TrimSpace(c.FormValue("reference")),
+		Reference:   ref,
 		Note:        strings.TrimSpace(c.FormValue("note")),
 	}
 	e, err := h.d.Ledger.RecordPayout(h.ctx(c), p, actor(c))
+	if formKey && domain.ErrorCode(err) == domain.ECONFLICT && strings.HasPrefix(domain.ErrorMessage(err), "reference:") {
+		// The leader typed no reference: say what the key is for.
+		err = domain.Errorf(domain.ECONFLICT, "this form already recorded a different payout, so nothing was booked now; reload the page to record another (%s)", domain.ErrorMessage(err))
+	}
 	if err != nil {
 		return h.redirect(c, back, err, "")
 	}

@@ -109,14 +109,14 @@ func group(d string, indian bool) string {
 }
 
 // ParseMoney reads an amount a person typed ("12", "12.5", "1,200.00",
-// "₹12", "Rs 12") into minor units of code. field names the input in the
-// EINVALID error.
+// "₹12", "Rs 12", "Rs.12.50", "INR 12") into minor units of code. field
+// names the input in the EINVALID error.
 func ParseMoney(field, s, code string) (int64, error) {
 	code = strings.ToUpper(code)
 	digits := CurrencyDigits(code)
 	t := strings.TrimSpace(strings.ReplaceAll(s, ",", ""))
 	for _, p := range []string{code, "Rs", "₹", "$", "£", "KSh", "USh", "TSh"} {
-		t = strings.TrimSpace(strings.TrimPrefix(t, p))
+		t = trimSymbol(t, p)
 	}
 	if t == "" {
 		return 0, Errorf(EINVALID, "%s: required, an amount in %s such as 12.50", field, code)
@@ -126,9 +126,6 @@ func ParseMoney(field, s, code string) (int64, error) {
 	if whole == "" {
 		whole = "0"
 	}
-	if hasFrac && len(frac) > digits {
-		return 0, Errorf(EINVALID, "%s: %q has more than %d digits after the point", field, s, digits)
-	}
 	if hasFrac && frac == "" {
 		return 0, bad
 	}
@@ -136,6 +133,9 @@ func ParseMoney(field, s, code string) (int64, error) {
 		if r < '0' || r > '9' {
 			return 0, bad
 		}
+	}
+	if hasFrac && len(frac) > digits {
+		return 0, Errorf(EINVALID, "%s: %q has more than %d digits after the point", field, s, digits)
 	}
 	if len(whole) > 12 {
 		return 0, Errorf(EINVALID, "%s: %q is too large", field, s)
@@ -150,4 +150,20 @@ func ParseMoney(field, s, code string) (int64, error) {
 		w *= 10
 	}
 	return w + f, nil
+}
+
+// trimSymbol strips a currency symbol or code from the front of t, in any
+// case, and the spaces after it. A symbol of letters may end in a dot, the
+// way receipts write "Rs.50": that dot is the abbreviation's, not a decimal
+// point, or "Rs.50" would be read as 50 paise. After "$" or "£" a dot is a
+// decimal point ("$.50"), and "Rs..50" stays a typo to refuse.
+func trimSymbol(t, sym string) string {
+	if len(t) < len(sym) || !strings.EqualFold(t[:len(sym)], sym) {
+		return t
+	}
+	t = t[len(sym):]
+	if last := sym[len(sym)-1]; ('a' <= last && last <= 'z' || 'A' <= last && last <= 'Z') && strings.HasPrefix(t, ".") && !strings.HasPrefix(t, "..") {
+		t = t[1:]
+	}
+	return strings.TrimSpace(t)
 }

@@ -64,6 +64,18 @@ func TestParseMoney(t *testing.T) {
 		{"12.50", 1250, ""},
 		{"₹1,200.05", 120005, ""},
 		{"Rs 12", 1200, ""},
+		{"Rs.50", 5000, ""},
+		{"Rs. 50", 5000, ""},
+		{"Rs.12.50", 1250, ""},
+		{"rs.12.50", 1250, ""},
+		{"RS 12", 1200, ""},
+		{"INR 12.50", 1250, ""},
+		{"inr12", 1200, ""},
+		{"₹ 12", 1200, ""},
+		{"Rs .50", 50, ""},
+		{"Rs.", 0, "required"},
+		{"Rs..50", 0, "is not an amount"},
+		{"1.2.3", 0, "is not an amount"},
 		{".5", 50, ""},
 		{"12.505", 0, "more than 2 digits"},
 		{"12.", 0, "is not an amount"},
@@ -85,6 +97,13 @@ func TestParseMoney(t *testing.T) {
 	}
 	if got, err := domain.ParseMoney("amount", "1500", "JPY"); err != nil || got != 1500 {
 		t.Errorf("JPY: %d %v", got, err)
+	}
+	// After a symbol that is not letters the dot is a decimal point.
+	if got, err := domain.ParseMoney("amount", "$.50", "USD"); err != nil || got != 50 {
+		t.Errorf("$.50: %d %v, want 50 cents", got, err)
+	}
+	if got, err := domain.ParseMoney("amount", "KSh.100", "KES"); err != nil || got != 10000 {
+		t.Errorf("KSh.100: %d %v, want 10000", got, err)
 	}
 	// Round trip.
 	for _, m := range []int64{0, 5, 1250, 123456789} {

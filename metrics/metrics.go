@@ -131,26 +131,26 @@ func counter(event string) prometheus.Counter {
 }
 
 // Middleware records every request under its route pattern (not its path,
-// so /api/v1/complaints/C1042 does not make a series per complaint).
+// so /api/v1/complaints/C1042 does not make a series per complaint), with
+// the status the client got. A handler's error is answered here, by the
+// app's error handler, as Fiber would after the chain: only then is its
+// status known (a domain error's code maps to 404, 409 and so on, not 500).
+// The error is then handled, so the middleware returns nil.
 func Middleware(c *fiber.Ctx) error {
 	start := time.Now()
-	err := c.Next()
+	if err := c.Next(); err != nil {
+		if catch := c.App().ErrorHandler(c, err); catch != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError) // what Fiber does when its error handler fails
+		}
+	}
 	route := c.Route().Path
 	if route == "" || route == "/" && c.Path() != "/" {
 		route = "unmatched"
 	}
-	code := c.Response().StatusCode()
-	if err != nil {
-		if fe, ok := err.(*fiber.Error); ok {
-			code = fe.Code
-		} else if code < 400 {
-			code = fiber.StatusInternalServerError
-		}
-	}
-	rs := seriesOf(route, c.Method(), code)
+	rs := seriesOf(route, c.Method(), c.Response().StatusCode())
 	rs.requests.Inc()
 	rs.latency.Observe(time.Since(start).Seconds())
-	return err
+	return nil
 }
 
 // routeKey names one request series; Fiber answers unknown methods

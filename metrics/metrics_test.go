@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"net/http/httptest"
 	"testing"
 
@@ -45,5 +46,45 @@ func TestRequestSeriesAreTheVectors(t *testing.T) {
 	}
 	if got := testutil.CollectAndCount(Latency, "karyashala_http_request_seconds"); got < 2 {
 		t.Fatalf("latency series = %d, want one per route", got)
+	}
+}
+
+// A handler's error is counted with the status the client gets from the
+// app's error handler, not as a 500, and is answered once.
+func TestRequestCountedWithTheErrorHandlersStatus(t *testing.T) {
+	handled := 0
+	app := fiber.New(fiber.Config{ErrorHandler: func(c *fiber.Ctx, err error) error {
+		handled++
+		if err.Error() == "no such thing" {
+			return c.Status(fiber.StatusNotFound).SendString(err.Error())
+		}
+		return fiber.DefaultErrorHandler(c, err)
+	}})
+	app.Use(Middleware)
+	app.Get("/thing", func(c *fiber.Ctx) error { return errors.New("no such thing") })
+	app.Get("/gone", func(c *fiber.Ctx) error { return fiber.ErrGone })
+	for _, tc := range []struct {
+		path string
+		code int
+	}{{"/thing", 404}, {"/gone", 410}, {"/nowhere", 404}} {
+		handled = 0
+		resp, err := app.Test(httptest.NewRequest("GET", tc.path, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || handled != 1 {
+			t.Errorf("GET %s: status %d, error handled %d times; want %d, once", tc.path, resp.StatusCode, handled, tc.code)
+		}
+	}
+	for _, s := range []struct {
+		route, code string
+	}{{"/thing", "404"}, {"/gone", "410"}, {"unmatched", "404"}} {
+		if got := testutil.ToFloat64(Requests.WithLabelValues(s.route, "GET", s.code)); got != 1 {
+			t.Errorf("%s %s = %v, want 1", s.route, s.code, got)
+		}
+	}
+	if got := testutil.ToFloat64(Requests.WithLabelValues("/thing", "GET", "500")); got != 0 {
+		t.Errorf("/thing 500 = %v, want 0: the 404 was counted as a 500", got)
 	}
 }

@@ -98,7 +98,13 @@ func (s *MemberService) Register(ctx context.Context, phone, name, lang string, 
 
 // MemberByID returns one member.
 func (s *MemberService) MemberByID(ctx context.Context, id int64) (*domain.Member, error) {
-	m, err := scanMember(s.db.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE id = ?`, id))
+	return memberByID(ctx, s.db.r, id)
+}
+
+// memberByID reads a member from q, the read pool or the write transaction
+// in hand.
+func memberByID(ctx context.Context, q queryRower, id int64) (*domain.Member, error) {
+	m, err := scanMember(q.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "member %d not found", id)
 	}
@@ -130,41 +136,47 @@ func (s *MemberService) FindMembers(ctx context.Context, f domain.MemberFilter) 
 	return page(ctx, s.db.r, q, args, lim, scanMember, func(v *domain.Member) int64 { return v.ID })
 }
 
-// UpdateMember changes a member's fields.
+// UpdateMember changes a member's fields. The member is read, changed and
+// written back inside one write transaction: read outside it, a change
+// committed meanwhile (another PATCH, a language chosen on the phone) would
+// be overwritten with the old value of its column.
 func (s *MemberService) UpdateMember(ctx context.Context, id int64, u domain.MemberUpdate) (*domain.Member, error) {
-	m, err := s.MemberByID(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if u.Name != nil {
-		m.Name = strings.TrimSpace(*u.Name)
-	}
 	if u.Lang != nil {
 		if err := s.db.checkLang(*u.Lang); err != nil {
 			return nil, err
 		}
-		m.Lang = *u.Lang
 	}
-	if u.WorkshopID != nil {
-		m.WorkshopID = *u.WorkshopID
-	}
-	if u.Role != nil {
-		m.Role = *u.Role
-	}
-	if u.Status != nil {
-		m.Status = *u.Status
-	}
-	if err := m.Validate(); err != nil {
-		return nil, err
-	}
-	m.UpdatedAt = s.db.now()
-	err = s.db.write(ctx, func(tx *sql.Tx) error {
+	var m *domain.Member
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		if m, err = memberByID(ctx, tx, id); err != nil {
+			return err
+		}
+		if u.Name != nil {
+			m.Name = strings.TrimSpace(*u.Name)
+		}
+		if u.Lang != nil {
+			m.Lang = *u.Lang
+		}
+		if u.WorkshopID != nil {
+			m.WorkshopID = *u.WorkshopID
+		}
+		if u.Role != nil {
+			m.Role = *u.Role
+		}
+		if u.Status != nil {
+			m.Status = *u.Status
+		}
+		if err := m.Validate(); err != nil {
+			return err
+		}
 		if m.WorkshopID != 0 {
 			if err := workshopExists(ctx, tx, m.WorkshopID); err != nil {
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE members SET name = ?, lang = ?, workshop_id = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`,
+		m.UpdatedAt = s.db.now()
+		_, err = tx.ExecContext(ctx, `UPDATE members SET name = ?, lang = ?, workshop_id = ?, role = ?, status = ?, updated_at = ? WHERE id = ?`,
 			m.Name, m.Lang, nullID(m.WorkshopID), m.Role, m.Status, fmtTime(m.UpdatedAt), id)
 		return err
 	})

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -118,6 +119,54 @@ func TestMemberRules(t *testing.T) {
 	}
 	_, err = f.members.MemberByPhone(ctx, "+919800000051")
 	wantCode(t, err, domain.ENOTFOUND)
+}
+
+// UpdateMember changes only the fields it is given: a change committed
+// before its write, such as a language chosen on the phone, stays. Inside
+// one unit the earlier change is not yet visible to the read pool, so a
+// read outside the write transaction would put the old language back.
+func TestUpdateMemberKeepsChangesMadeBeforeItsWrite(t *testing.T) {
+	f := newFixture(t)
+	name := "Asha Kumari"
+	err := f.db.Atomically(ctx, func(ctx context.Context) error {
+		if err := f.members.SetLanguage(ctx, f.asha.Phone, "hi"); err != nil {
+			return err
+		}
+		_, err := f.members.UpdateMember(ctx, f.asha.ID, domain.MemberUpdate{Name: &name})
+		return err
+	})
+	must(t, err)
+	got, err := f.members.MemberByID(ctx, f.asha.ID)
+	must(t, err)
+	if got.Name != name || got.Lang != "hi" {
+		t.Fatalf("after choosing hi and a rename: name %q, lang %q; want %q, hi", got.Name, got.Lang, name)
+	}
+}
+
+// Concurrent updates of different fields of one member both stick.
+func TestConcurrentMemberUpdatesKeepBothChanges(t *testing.T) {
+	f := newFixture(t)
+	for i := range 50 {
+		m := &domain.Member{Phone: fmt.Sprintf("+91982000%04d", i), Name: "Old", Status: domain.MemberPending}
+		must(t, f.members.CreateMember(ctx, m))
+		name, active := "New", domain.MemberActive
+		var wg sync.WaitGroup
+		for _, u := range []domain.MemberUpdate{{Name: &name}, {Status: &active}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := f.members.UpdateMember(ctx, m.ID, u); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		got, err := f.members.MemberByID(ctx, m.ID)
+		must(t, err)
+		if got.Name != name || got.Status != active {
+			t.Fatalf("round %d: name %q, status %q; want both changes", i, got.Name, got.Status)
+		}
+	}
 }
 
 // Caller is MemberByPhone and Language in one read, and must agree with them.

@@ -258,6 +258,26 @@ func TestHealthReadyMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// A request the API refuses is counted with the status it got, not as
+	// a 500.
+	secret, _, err := s.Tokens.CreateToken(context.Background(), domain.TokenOperator, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/tasks/999999", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	if status, resp := do(t, srv, req); status != 404 {
+		t.Fatalf("GET /api/v1/tasks/999999: %d %q, want 404", status, resp)
+	}
+	_, body = do(t, srv, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{`karyashala_http_requests_total{code="404",method="GET",route="/api/v1/tasks/:id"} 1`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `karyashala_http_requests_total{code="500",method="GET",route="/api/v1/tasks/:id"}`) {
+		t.Error("/metrics counts the API's 404 as a 500")
+	}
 	// So are the session journal's, once a hop's save is flushed.
 	if status, resp := do(t, srv, form("POST", "/ussd/africastalking", "sessionId=m1&phoneNumber=%2B919800000031&serviceCode=*384%23&text=")); status != 200 {
 		t.Fatalf("ussd hop: %d %q", status, resp)
