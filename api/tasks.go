@@ -114,10 +114,6 @@ func (a *API) getTask(c *fiber.Ctx) error {
 	return c.JSON(t)
 }
 
-// maxTaskQuantity is the most units a task may have, as domain.Task.Validate
-// checks; a change of quantity can be no larger.
-const maxTaskQuantity = 10_000_000
-
 // taskPatch is the body of PATCH /tasks/{id}; absent fields are kept.
 type taskPatch struct {
 	Titles      map[string]string `json:"titles"`
@@ -166,10 +162,10 @@ func (a *API) updateTask(c *fiber.Ctx) error {
 		switch d := *u.AddQuantity; {
 		case d == 0:
 			return domain.Errorf(domain.EINVALID, "add_quantity: 0 changes nothing; give a positive number to grow the batch or a negative one to shrink it")
-		case d > maxTaskQuantity || d < -maxTaskQuantity:
+		case d > domain.MaxTaskQuantity || d < -domain.MaxTaskQuantity:
 			// Refused here: near the int64 limits the store's free+d
 			// overflows and answers a wrong conflict.
-			return domain.Errorf(domain.EINVALID, "add_quantity: at most %d either way, not %d; a task holds at most %d units", maxTaskQuantity, d, maxTaskQuantity)
+			return domain.Errorf(domain.EINVALID, "add_quantity: at most %d either way, not %d; a task holds at most %d units", domain.MaxTaskQuantity, d, domain.MaxTaskQuantity)
 		}
 	}
 	t, err := a.Tasks.UpdateTask(ctx(c), id, u)

@@ -62,13 +62,16 @@ func (t *Task) Validate(langs []string) error {
 		return Errorf(EINVALID, "rate_minor: must be a positive whole number of minor units (paise), not %d", t.RateMinor)
 	case t.Quantity <= 0:
 		return Errorf(EINVALID, "quantity: must be at least 1, not %d", t.Quantity)
-	case t.Quantity > 10_000_000:
-		return Errorf(EINVALID, "quantity: at most 10000000")
+	case t.Quantity > MaxTaskQuantity:
+		return Errorf(EINVALID, "quantity: at most %d", MaxTaskQuantity)
 	case t.RateMinor > 100_000_000:
 		return Errorf(EINVALID, "rate_minor: at most 100000000")
 	}
 	return nil
 }
+
+// MaxTaskQuantity is the most units a task may hold.
+const MaxTaskQuantity = 10_000_000
 
 // TaskFilter selects tasks in FindTasks.
 type TaskFilter struct {
