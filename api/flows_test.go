@@ -209,7 +209,7 @@ func TestPiecework(t *testing.T) {
 	}
 	// The same reference for a different amount is a mistake, not a retry.
 	status, b := e.call("POST", "/api/v1/payouts", e.op, map[string]any{"member_id": w.ID, "amount_minor": 400, "reference": "UPI-4431"})
-	if status != 409 || !strings.Contains(string(b), "already used") {
+	if status != 409 || !strings.Contains(string(b), `\"UPI-4431\" was already used for a payout of 1500 to member`) {
 		t.Fatalf("reused reference: %d %s", status, b)
 	}
 	e.must(409, "POST", "/api/v1/payouts", map[string]any{"phone": "9810000001", "amount_minor": 501, "reference": "UPI-4432"}, nil)

@@ -375,9 +375,5 @@ func (a *API) createPayout(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if e.MemberID != m.ID || e.AmountMinor != b.AmountMinor {
-		return domain.Errorf(domain.ECONFLICT, "reference: %q was already used for a payout of %d to member %d on %s; nothing was booked now, use the new payment's own reference",
-			b.Reference, e.AmountMinor, e.MemberID, e.CreatedAt.Format(time.DateOnly))
-	}
 	return created(c, ledgerEntry{LedgerEntry: e, Currency: a.Currency})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/karyashala/karyashala/domain"
 )
@@ -57,7 +58,8 @@ func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by st
 			prev, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryCols+` FROM ledger WHERE reference = ?`, p.Reference))
 			if err == nil {
 				if prev.MemberID != p.MemberID || prev.AmountMinor != p.AmountMinor {
-					return domain.Errorf(domain.ECONFLICT, "reference: %q was already used for another payout (entry %d)", p.Reference, prev.ID)
+					return domain.Errorf(domain.ECONFLICT, "reference: %q was already used for a payout of %d to member %d on %s (entry %d); nothing was booked now, use the new payment's own reference",
+						p.Reference, prev.AmountMinor, prev.MemberID, prev.CreatedAt.Format(time.DateOnly), prev.ID)
 				}
 				e = prev
 				return nil
