@@ -85,7 +85,8 @@ type MessageService interface {
 	MessageByID(ctx context.Context, id int64) (*Message, error)
 	// FindMessages lists messages newest first.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, string, error)
-	// OptOut records STOP from a phone; idempotent.
+	// OptOut records STOP from a phone and fails the messages to it still
+	// waiting in the outbox; idempotent.
 	OptOut(ctx context.Context, phone string) error
 	// OptIn removes the opt-out; idempotent.
 	OptIn(ctx context.Context, phone string) error

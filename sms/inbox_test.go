@@ -13,6 +13,7 @@ import (
 	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
+	"github.com/karyashala/karyashala/storage"
 )
 
 const resident = "+919812345678"
@@ -118,6 +119,12 @@ func TestLeaderCommands(t *testing.T) {
 func TestOptOut(t *testing.T) {
 	e := smstest.New(t)
 	send(t, e, resident, "s0", "COMPLAINT broken pipe")
+	// its reply met a carrier's 503 and waits for a retry
+	if m, err := e.Outbox.ClaimNext(ctx, "test"); err != nil {
+		t.Fatal(err)
+	} else if err := e.Outbox.Retry(ctx, m.ID, time.Now().Add(time.Minute), "test answered 503"); err != nil {
+		t.Fatal(err)
+	}
 	if got := send(t, e, resident, "s1", "stop the noise near the school"); !strings.HasPrefix(got.Text, "Karyashala: send COMPLAINT") {
 		t.Fatalf("STOP in a sentence: %q", got.Text)
 	}
@@ -136,14 +143,24 @@ func TestOptOut(t *testing.T) {
 	if got := e.Out(t, resident); got[len(got)-1].Status != domain.MsgFailed {
 		t.Fatalf("notification after STOP = %+v", got[len(got)-1])
 	}
-	// and the outbox has only the confirmation and the earlier replies to send
+	// and the outbox has only the confirmation to send: the replies queued
+	// before STOP were failed by it
+	var sent []string
 	for {
 		m, err := e.Outbox.ClaimNext(ctx, "test")
 		if err != nil {
 			break
 		}
-		if m.Phone == resident && strings.Contains(m.Text, "ACK") {
-			t.Fatalf("claimed a message to an opted-out phone: %q", m.Text)
+		if m.Phone == resident {
+			sent = append(sent, m.Text)
+		}
+	}
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "You will get no more messages") {
+		t.Fatalf("after STOP the outbox sent %q to the phone; want only the confirmation", sent)
+	}
+	for _, m := range e.Out(t, resident)[:2] {
+		if m.Status != domain.MsgFailed || m.Error != storage.OptedOutNote {
+			t.Errorf("reply %q queued before STOP = %s %q; want failed %q", m.Text, m.Status, m.Error, storage.OptedOutNote)
 		}
 	}
 	if got := send(t, e, resident, "s5", "START"); got.Status != domain.MsgQueued || !strings.HasPrefix(got.Text, "Messages are on again") {

@@ -169,6 +169,53 @@ func TestOutboxSkipsOptedOut(t *testing.T) {
 	}
 }
 
+// STOP fails what was already waiting for the phone, a retry due later
+// included, and leaves other phones' messages and one in flight alone.
+func TestOptOutFailsQueuedMessages(t *testing.T) {
+	ctx := context.Background()
+	db, now := outboxDB(t)
+	o := NewOutbox(db)
+	const phone = "+919800000011"
+	inFlight := queue(t, db, phone, "being sent")
+	if _, err := o.ClaimNext(ctx, "log"); err != nil {
+		t.Fatal(err)
+	}
+	retried := queue(t, db, phone, "carrier answered 503")
+	if _, err := o.ClaimNext(ctx, "log"); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Retry(ctx, retried.ID, now.Add(time.Minute), "carrier answered 503"); err != nil {
+		t.Fatal(err)
+	}
+	waiting := queue(t, db, phone, "queued before STOP")
+	other := queue(t, db, "+919800000012", "another phone")
+
+	if err := NewMessageService(db).OptOut(ctx, phone); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(time.Hour)
+	for _, c := range []struct {
+		m            *domain.Message
+		status, note string
+	}{
+		{inFlight, domain.MsgSending, ""},
+		{retried, domain.MsgFailed, OptedOutNote},
+		{waiting, domain.MsgFailed, OptedOutNote},
+		{other, domain.MsgQueued, ""},
+	} {
+		got, err := NewMessageService(db).MessageByID(ctx, c.m.ID)
+		if err != nil || got.Status != c.status || got.Error != c.note {
+			t.Errorf("%q after STOP = %s %q, %v; want %s %q", c.m.Text, got.Status, got.Error, err, c.status, c.note)
+		}
+	}
+	if got, err := o.ClaimNext(ctx, "log"); err != nil || got.ID != other.ID {
+		t.Fatalf("claim after STOP = %+v, %v; want only the other phone's message %d", got, err, other.ID)
+	}
+	if got, err := o.ClaimNext(ctx, "log"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("claim after STOP = %+v, %v; want nothing left", got, err)
+	}
+}
+
 // Workers claiming at once each get different messages, and all of them.
 func TestOutboxConcurrentClaims(t *testing.T) {
 	ctx := context.Background()
