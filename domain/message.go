@@ -68,6 +68,9 @@ type MessageService interface {
 	// provider id was stored before, it returns the stored message and
 	// dup=true, changing nothing.
 	StoreInbound(ctx context.Context, m *Message) (stored *Message, dup bool, err error)
+	// InboundStored reports whether an inbound message with the provider's
+	// id is stored already (a redelivery); cheap for an id never seen.
+	InboundStored(ctx context.Context, provider, providerID string) (bool, error)
 	// Unhandled returns up to limit inbound messages not yet answered,
 	// oldest first.
 	Unhandled(ctx context.Context, limit int) ([]*Message, error)

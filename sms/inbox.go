@@ -46,9 +46,11 @@ type Inbox struct {
 	// not woken for (default 1s).
 	Batch int
 	Poll  time.Duration
-	// Limit, when set, is asked for every inbound message whether its
+	// Limit, when set, is asked for every new inbound message whether its
 	// sender (E.164) may send one more; a refused message is not stored
-	// and Receive returns ELIMITED, which the carrier gets as 429.
+	// and Receive returns ELIMITED, which the carrier gets as 429. A
+	// redelivery of a stored message is not asked about: it is answered
+	// as stored and costs its sender nothing.
 	Limit interface{ Allow(phone string) bool }
 
 	once sync.Once
@@ -83,9 +85,17 @@ func (in *Inbox) Receive(ctx context.Context, msg Inbound) error {
 	if err != nil {
 		return err
 	}
-	if in.Limit != nil && !in.Limit.Allow(phone) {
-		metrics.Inc("rate_limited")
-		return domain.Errorf(domain.ELIMITED, "too many messages from this number in the last minute; later messages are accepted again")
+	if in.Limit != nil {
+		// A carrier redelivers a message whose 200 it did not get; it is
+		// stored, and refusing it would tell the carrier it is not.
+		stored, err := in.Messages.InboundStored(ctx, msg.Provider, msg.ProviderID)
+		if err != nil {
+			return fmt.Errorf("store inbound sms: %w", err)
+		}
+		if !stored && !in.Limit.Allow(phone) {
+			metrics.Inc("rate_limited")
+			return domain.Errorf(domain.ELIMITED, "too many messages from this number in the last minute; later messages are accepted again")
+		}
 	}
 	_, dup, err := in.Messages.StoreInbound(ctx, &domain.Message{
 		Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,

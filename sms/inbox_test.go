@@ -174,6 +174,7 @@ func TestOptOut(t *testing.T) {
 // unit, done only by the unit that marks it first.
 func TestConcurrentRedeliveriesHandledOnce(t *testing.T) {
 	e := smstest.New(t)
+	e.Inbox.Limit = ratelimit.PerMinute(100) // its look for a stored copy races too
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -356,5 +357,36 @@ func TestReceiveLimitsEachNumber(t *testing.T) {
 	}
 	if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: "other", From: smstest.WorkerPhone, To: "384", Text: "PAY"}); err != nil {
 		t.Fatalf("another number was limited: %v", err)
+	}
+}
+
+// A carrier's redelivery of a message already stored (it lost our 200) is
+// answered as stored even when its sender is at the limit, and spends none
+// of the sender's budget.
+func TestReceiveRedeliveryIsNotLimited(t *testing.T) {
+	e := smstest.New(t)
+	e.Inbox.Limit = ratelimit.PerMinute(2)
+	receive := func(id string) error {
+		return e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: id, From: resident, To: "384", Text: "COMPLAINT lift broken"})
+	}
+	if err := receive("m0"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := receive("m0"); err != nil {
+			t.Fatalf("redelivery %d of a stored message: %v; want it answered as stored", i+1, err)
+		}
+	}
+	if err := receive("m1"); err != nil {
+		t.Fatalf("second new message: %v; the redeliveries spent the sender's budget", err)
+	}
+	if err := receive("m1"); err != nil {
+		t.Fatalf("redelivery at the limit: %v; want it answered as stored", err)
+	}
+	if err := receive("m2"); domain.ErrorCode(err) != domain.ELIMITED {
+		t.Fatalf("third new message: %v, want %s", err, domain.ELIMITED)
+	}
+	if n := e.Count(t, domain.MessageFilter{Direction: domain.DirIn, Phone: resident}); n != 2 {
+		t.Fatalf("%d inbound messages stored, want 2", n)
 	}
 }

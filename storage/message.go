@@ -90,6 +90,27 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	return stored, dup, nil
 }
 
+// InboundStored reports whether an inbound message with provider's id is
+// stored already, so a redelivery can be told apart before anything is
+// counted against its sender. A new id costs a look in the in-memory index
+// and no read; only a hit is read back (on the read pool) to confirm it.
+// A delivery whose first copy is still being stored is not seen: only
+// StoreInbound decides, on the writer, whether a message is new.
+func (s *MessageService) InboundStored(ctx context.Context, provider, providerID string) (bool, error) {
+	if providerID == "" {
+		return false, nil
+	}
+	idx, err := s.db.inbound()
+	if err != nil {
+		return false, fmt.Errorf("look for a stored inbound message: %w", err)
+	}
+	prev, _, err := idx.storedInbound(ctx, s.db.r, provider, providerID)
+	if err != nil {
+		return false, fmt.Errorf("look for a stored inbound message: %w", err)
+	}
+	return prev != nil, nil
+}
+
 // unhandled selects the inbound messages not yet answered, through the
 // partial index that holds only them (its WHERE must match this one).
 const unhandled = ` FROM messages INDEXED BY messages_unhandled WHERE direction = 'in' AND handled_at IS NULL`

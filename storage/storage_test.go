@@ -476,10 +476,19 @@ func TestComplaintLifecycleRecordsNotifications(t *testing.T) {
 func TestInboundStoredOnce(t *testing.T) {
 	f := newFixture(t)
 	m := &domain.Message{Provider: "africastalking", ProviderID: "ATXid_1", Phone: "+919800000020", Text: "COMPLAINT leak"}
+	if stored, err := f.messages.InboundStored(ctx, "africastalking", "ATXid_1"); err != nil || stored {
+		t.Fatalf("InboundStored before the first delivery = %v, %v; want false", stored, err)
+	}
 	first, dup, err := f.messages.StoreInbound(ctx, m)
 	must(t, err)
 	if dup {
 		t.Fatal("first delivery marked duplicate")
+	}
+	if stored, err := f.messages.InboundStored(ctx, "africastalking", "ATXid_1"); err != nil || !stored {
+		t.Fatalf("InboundStored after the first delivery = %v, %v; want true", stored, err)
+	}
+	if stored, err := f.messages.InboundStored(ctx, "twilio", "ATXid_1"); err != nil || stored {
+		t.Fatalf("InboundStored of another provider's id = %v, %v; want false", stored, err)
 	}
 	second, dup, err := f.messages.StoreInbound(ctx, &domain.Message{Provider: "africastalking", ProviderID: "ATXid_1", Phone: "+919800000020", Text: "COMPLAINT leak"})
 	must(t, err)
