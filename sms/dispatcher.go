@@ -18,8 +18,10 @@ import (
 // most Rate messages a second. Each message is claimed (its attempt
 // recorded) immediately before the carrier call and marked right after it,
 // on a context that shutting down does not cancel, so a message is never
-// sent twice; one left sending by a crash is settled at the next start
-// without being sent again (see domain.Outbox.RecoverSending).
+// sent twice: one the carrier may have received without answering (see
+// MaybeSent) is marked sent, unconfirmed, rather than retried, and one
+// left sending by a crash is settled at the next start without being sent
+// again (see domain.Outbox.RecoverSending).
 type Dispatcher struct {
 	Outbox      domain.Outbox
 	Sender      Sender
@@ -29,7 +31,8 @@ type Dispatcher struct {
 	// Poll is how often an idle worker looks for due messages (retries);
 	// Kick wakes one sooner.
 	Poll time.Duration
-	// SendTimeout bounds one carrier call.
+	// SendTimeout bounds one carrier call. A call that times out after its
+	// request was written is not retried (see MaybeSent).
 	SendTimeout time.Duration
 	// Backoff is the wait before attempt n+1 after attempt n failed
 	// temporarily; nil means ExpBackoff.
@@ -138,6 +141,13 @@ func (d *Dispatcher) send(ctx context.Context, m *domain.Message) {
 		}
 		metrics.Inc("sms_out_sent")
 		log.Debug("sms sent", "provider_id", providerID)
+	case MaybeSent(err):
+		reason := "the carrier received the request but did not answer (" + err.Error() + ")"
+		if err := d.Outbox.MarkUnconfirmed(bg, m.ID, reason); err != nil {
+			log.Error("mark sms sent, unconfirmed", "err", err)
+		}
+		metrics.Inc("sms_out_unconfirmed")
+		log.Warn("sms may have reached the carrier, which did not answer; marked sent, unconfirmed, not resent", "reason", err)
 	case IsPermanent(err):
 		if err := d.Outbox.MarkFailed(bg, m.ID, err.Error()); err != nil {
 			log.Error("mark sms failed", "err", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
 	"github.com/karyashala/karyashala/sms/kannel"
+	"github.com/karyashala/karyashala/sms/twilio"
 	"github.com/karyashala/karyashala/storage"
 )
 
@@ -219,6 +220,40 @@ func TestKillBetweenSendAndMark(t *testing.T) {
 		ExpectedStatus: 200}})
 	if m := status(t, e, first.ID); m.Status != domain.MsgDelivered || m.Error != "" {
 		t.Fatalf("first after its report: %s %q", m.Status, m.Error)
+	}
+}
+
+// A carrier that accepts a message but answers after SendTimeout has it:
+// the message is recorded sent, unconfirmed, and not sent again, where a
+// retry would give the phone a second copy.
+func TestSlowCarrierGetsMessageOnce(t *testing.T) {
+	e := smstest.New(t)
+	m := enqueue(t, e, "Your complaint is C1001")
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if calls.Add(1) == 1 {
+			time.Sleep(300 * time.Millisecond) // created, answered late
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"sid": "SM1"}`)
+	}))
+	defer srv.Close()
+	d := &sms.Dispatcher{Outbox: e.Outbox, Sender: &twilio.Sender{AccountSID: "AC1", AuthToken: "x", From: "+15005550006", BaseURL: srv.URL},
+		MaxAttempts: 3, SendTimeout: 100 * time.Millisecond, Poll: 5 * time.Millisecond, Backoff: func(int) time.Duration { return 0 }}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.Run(runCtx); close(done) }()
+	waitFor(t, "the message settled", func() bool { return status(t, e, m.ID).Status == domain.MsgSent })
+	time.Sleep(400 * time.Millisecond) // room for a wrong resend to show
+	cancel()
+	<-done
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the carrier got the message %d times, want once", n)
+	}
+	got := status(t, e, m.ID)
+	if got.Attempts != 1 || !strings.HasPrefix(got.Error, "unconfirmed: the carrier received the request but did not answer") {
+		t.Errorf("after a late answer: %s %q, %d attempts; want sent, unconfirmed, 1 attempt", got.Status, got.Error, got.Attempts)
 	}
 }
 

@@ -155,6 +155,44 @@ func TestOutboxRecoverSending(t *testing.T) {
 	}
 }
 
+// A message the carrier may have but never confirmed is recorded sent with
+// a note that says why, is not claimed again, and a delivery report that
+// beat the mark is kept.
+func TestOutboxMarkUnconfirmed(t *testing.T) {
+	ctx := context.Background()
+	db, _ := outboxDB(t)
+	o := NewOutbox(db)
+	a := queue(t, db, "+919800000011", "answered late")
+	b := queue(t, db, "+919800000012", "reported first")
+	for range 2 {
+		if _, err := o.ClaimNext(ctx, "twilio"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.ApplyReport(ctx, domain.DeliveryReport{MessageID: b.ID, Status: domain.MsgDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{a.ID, b.ID} {
+		if err := o.MarkUnconfirmed(ctx, id, "no answer in 30s"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := NewMessageService(db)
+	got, _ := ms.MessageByID(ctx, a.ID)
+	if want := "unconfirmed: no answer in 30s; " + unconfirmedAdvice; got.Status != domain.MsgSent || got.Error != want {
+		t.Errorf("unconfirmed message = %s %q; want sent %q", got.Status, got.Error, want)
+	}
+	if got, _ := ms.MessageByID(ctx, b.ID); got.Status != domain.MsgDelivered || got.Error != "" {
+		t.Errorf("message delivered before the mark = %s %q; want delivered", got.Status, got.Error)
+	}
+	if _, err := o.ClaimNext(ctx, "twilio"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("claim after MarkUnconfirmed: %v, want ENOTFOUND", err)
+	}
+	if err := o.MarkUnconfirmed(ctx, 999, "x"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("MarkUnconfirmed of an unknown message: %v, want ENOTFOUND", err)
+	}
+}
+
 // Opted-out phones' messages are recorded failed and never claimed.
 func TestOutboxSkipsOptedOut(t *testing.T) {
 	ctx := context.Background()

@@ -5,6 +5,7 @@ package kannel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,11 +189,7 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 	if err != nil {
 		return "", sms.Permanent("kannel: %v; check sms.kannel.sendsms_url", err)
 	}
-	client := s.Client
-	if client == nil {
-		client = sms.HTTPClient()
-	}
-	resp, err := client.Do(req)
+	resp, err := sms.Do(s.Client, req)
 	if err != nil {
 		return "", fmt.Errorf("kannel: %w", redact(err, s.Password))
 	}
@@ -206,7 +203,7 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 
 // redact keeps the sendsms password out of errors (url.Error prints the URL).
 func redact(err error, password string) error {
-	if ue, ok := err.(*url.Error); ok && password != "" {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) && password != "" {
 		ue.URL = strings.ReplaceAll(ue.URL, url.QueryEscape(password), "REDACTED")
 	}
 	return err

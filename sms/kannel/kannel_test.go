@@ -135,3 +135,13 @@ func TestSenderUnreachable(t *testing.T) {
 		t.Fatalf("err = %v; want a temporary error without the password", err)
 	}
 }
+
+// A sendsms request the smsbox took in full but did not answer may have
+// been sent: the error says so, and one that never reached it is retried.
+func TestSenderLateAnswer(t *testing.T) {
+	smstest.CheckLateAnswer(t, func(ctx context.Context, baseURL string) error {
+		s := &Sender{SendSMSURL: baseURL + "/cgi-bin/sendsms", Username: "kuser", Password: "kpass"}
+		_, err := s.Send(ctx, &domain.Message{ID: 42, Phone: resident, Text: "hello"})
+		return err
+	})
+}
