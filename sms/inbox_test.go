@@ -245,6 +245,32 @@ func TestRunAnswersWaitingMessages(t *testing.T) {
 	}
 }
 
+// A message answered in a batch sees what the messages before it in the
+// batch changed: a STATUS after a RESOLVE reports it resolved, and a
+// REJECT after it is told the report is closed.
+func TestBatchSeesEarlierChanges(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "b0", "COMPLAINT no water") // C1001, answered
+	for i, m := range []struct{ from, text string }{
+		{smstest.LeaderPhone, "RESOLVE C1001 pipe fixed"},
+		{resident, "STATUS C1001"},
+		{smstest.LeaderPhone, "REJECT C1001 not ours"},
+	} {
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: fmt.Sprint("b", i+1), From: m.from, To: "384", Text: m.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := e.Inbox.HandlePending(ctx); err != nil || n != 3 {
+		t.Fatalf("HandlePending = %d, %v; want 3 in one batch", n, err)
+	}
+	if out := e.Out(t, resident); out[len(out)-1].Text != "C1001: resolved. pipe fixed" {
+		t.Errorf("STATUS after RESOLVE in the same batch = %q", out[len(out)-1].Text)
+	}
+	if out := e.Out(t, smstest.LeaderPhone); out[len(out)-1].Text != "C1001 is already resolved and cannot change now." {
+		t.Errorf("REJECT after RESOLVE in the same batch = %q", out[len(out)-1].Text)
+	}
+}
+
 // Messages answered in one batch are answered in the order they came: a
 // STOP takes effect for the HELP after it.
 func TestBatchKeepsOrder(t *testing.T) {
