@@ -1,9 +1,11 @@
 package sms_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -135,6 +137,40 @@ func TestDispatcherOutcomes(t *testing.T) {
 	}
 	if len(f.calls()) != 1+3+1+3 {
 		t.Errorf("%d carrier calls, want 8: %v", len(f.calls()), f.calls())
+	}
+}
+
+// A carrier's reason that names the number (Twilio's 21211 does, with or
+// without the +) reaches the log masked; the message's error keeps it
+// whole for the operator.
+func TestCarrierReasonLoggedMasked(t *testing.T) {
+	e := smstest.New(t)
+	refused := enqueue(t, e, "refused")
+	retried := enqueue(t, e, "retried")
+	reasons := map[int64]error{
+		refused.ID: sms.HTTPError("twilio", 400, "21211: The 'To' number "+resident+" is not a valid phone number."),
+		retried.ID: sms.HTTPError("kannel", 503, "no route to "+strings.TrimPrefix(resident, "+")),
+	}
+	f := &fakeSender{SendFn: func(m *domain.Message) (string, error) { return "", reasons[m.ID] }}
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(old)
+	d := &sms.Dispatcher{Outbox: e.Outbox, Sender: f, Rate: 1000, MaxAttempts: 2, Poll: 5 * time.Millisecond, Backoff: func(int) time.Duration { return 0 }}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.Run(runCtx); close(done) }()
+	waitFor(t, "both messages failed", func() bool {
+		return status(t, e, refused.ID).Status == domain.MsgFailed && status(t, e, retried.ID).Status == domain.MsgFailed
+	})
+	cancel()
+	<-done
+	log := buf.String()
+	if strings.Contains(log, strings.TrimPrefix(resident, "+")) || !strings.Contains(log, "21211: The 'To' number +91******5678 is not a valid phone number.") {
+		t.Errorf("the log carries the number unmasked, or not the reason:\n%s", log)
+	}
+	if got := status(t, e, refused.ID).Error; !strings.Contains(got, resident) {
+		t.Errorf("the refused message's error %q lost the carrier's reason", got)
 	}
 }
 
