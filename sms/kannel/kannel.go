@@ -16,7 +16,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/unicode"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/sms"
@@ -85,19 +84,19 @@ func (h *Handler) inbound(c *fiber.Ctx) error {
 }
 
 // decode turns the text Kannel sent into UTF-8, by the charset its %C
-// reports: "UTF-8" (recoded by mo-recode), "UTF-16BE" (UCS-2 left as is),
-// "GSM" and "WINDOWS-1252" (7-bit and recoded messages, which Kannel hands
-// over in Latin-1), "binary" (8-bit data, not text).
+// reports: "UTF-8" (recoded by mo-recode), "GSM" and "WINDOWS-1252" (7-bit
+// and recoded messages, which Kannel hands over in Latin-1). "UTF-16BE"
+// (UCS-2 not recoded) is refused: the get-url's text=%a splits the text into
+// words at whitespace bytes and joins them with '+', and in UTF-16BE those
+// bytes are halves of letters (every Devanagari code unit starts with
+// 0x09), so the text is lost before it reaches us; mo-recode = true makes
+// Kannel send UTF-8 instead. "binary" is 8-bit data, not text.
 func decode(text, charset string) (string, error) {
 	switch strings.ToUpper(strings.TrimSpace(charset)) {
 	case "", "UTF-8", "UTF8":
 		return text, nil
 	case "UTF-16BE", "UCS-2", "UCS2", "UTF-16":
-		s, err := unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewDecoder().String(text)
-		if err != nil {
-			return "", domain.Errorf(domain.EINVALID, "kannel inbound message: text is not %s: %v", charset, err)
-		}
-		return s, nil
+		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: the text came as %s (UCS-2 not recoded), which the get-url's text=%%a garbles; set mo-recode = true in the smsbox group so Kannel sends it as UTF-8", charset)
 	case "GSM", "ISO-8859-1", "LATIN1", "WINDOWS-1252":
 		if utf8.ValidString(text) {
 			return text, nil

@@ -37,7 +37,16 @@ func TestInbound(t *testing.T) {
 					t.Fatalf("%d inbound, %d replies; want 1, 1", n, len(out))
 				}
 			}},
-		{Label: "UCS-2 as UTF-16BE", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", utf16, "id", "b7a3c1e0-0002", "charset", "UTF-16BE", "coding", "2"),
+		// text=%a has split UCS-2 at its 0x09 bytes before it reaches us:
+		// refused, with the setting that makes Kannel send UTF-8.
+		{Label: "UCS-2 not recoded", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", utf16, "id", "b7a3c1e0-0002", "charset", "UTF-16BE", "coding", "2"),
+			ExpectedStatus: 400, ExpectedBodyContains: "set mo-recode = true in the smsbox group",
+			Check: func(t *testing.T) {
+				if n := in(); n != 1 {
+					t.Fatalf("%d inbound messages stored, want the UCS-2 one refused", n)
+				}
+			}},
+		{Label: "Hindi recoded by mo-recode", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", "मदद", "id", "b7a3c1e0-0008", "charset", "UTF-8", "coding", "2"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				out := e.Out(t, resident)
