@@ -90,7 +90,7 @@ func (h *Handler) inbound(c *fiber.Ctx) error {
 // words at whitespace bytes and joins them with '+', and in UTF-16BE those
 // bytes are halves of letters (every Devanagari code unit starts with
 // 0x09), so the text is lost before it reaches us; mo-recode = true makes
-// Kannel send UTF-8 instead. "binary" is 8-bit data, not text.
+// Kannel send UTF-8 instead. "8-BIT" (and "binary") is data, not text.
 func decode(text, charset string) (string, error) {
 	switch strings.ToUpper(strings.TrimSpace(charset)) {
 	case "", "UTF-8", "UTF8":
@@ -103,8 +103,8 @@ func decode(text, charset string) (string, error) {
 		}
 		s, _ := charmap.Windows1252.NewDecoder().String(text)
 		return s, nil
-	case "BINARY":
-		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: a binary (8-bit data) message is not text and cannot be answered")
+	case "8-BIT", "BINARY":
+		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: an 8-bit (binary data) message is not text and cannot be answered")
 	default:
 		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: charset %q is not supported; use UTF-8 (mo-recode = true in the smsbox group)", charset)
 	}

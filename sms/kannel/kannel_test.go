@@ -63,7 +63,10 @@ func TestInbound(t *testing.T) {
 				}
 			}},
 		{Label: "binary", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "\x01\x02", "id", "b7a3c1e0-0004", "charset", "binary", "coding", "1"),
-			ExpectedStatus: 400, ExpectedBodyContains: "binary"},
+			ExpectedStatus: 400, ExpectedBodyContains: "8-bit (binary data) message is not text"},
+		// what Kannel's %C says for an 8-bit message
+		{Label: "8-bit", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "\x01\x02", "id", "b7a3c1e0-0009", "charset", "8-BIT", "coding", "1"),
+			ExpectedStatus: 400, ExpectedBodyContains: "8-bit (binary data) message is not text"},
 		{Label: "missing id", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "help"),
 			ExpectedStatus: 400, ExpectedBodyContains: "message id is missing"},
 		{Label: "missing sender", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("text", "help", "id", "x"),
