@@ -272,7 +272,8 @@ func TestBatchSeesEarlierChanges(t *testing.T) {
 }
 
 // Messages answered in one batch are answered in the order they came: a
-// STOP takes effect for the HELP after it.
+// STOP takes effect for the complaint's reply queued before it and for
+// the HELP after it.
 func TestBatchKeepsOrder(t *testing.T) {
 	e := smstest.New(t)
 	for i, text := range []string{"COMPLAINT dark stairs", "STOP", "HELP"} {
@@ -284,11 +285,11 @@ func TestBatchKeepsOrder(t *testing.T) {
 		t.Fatalf("HandlePending = %d, %v; want 3 in one batch", n, err)
 	}
 	out := e.Out(t, resident)
-	if len(out) != 3 || out[0].Status != domain.MsgQueued || out[1].Status != domain.MsgQueued || out[2].Status != domain.MsgFailed {
+	if len(out) != 3 || out[0].Error != storage.OptedOutNote || out[1].Status != domain.MsgQueued || out[2].Error != "opted out" {
 		for _, m := range out {
-			t.Logf("%s %q", m.Status, m.Text)
+			t.Logf("%s %q %q", m.Status, m.Error, m.Text)
 		}
-		t.Fatal("want the complaint's and STOP's replies queued and HELP's refused (opted out)")
+		t.Fatal("want the complaint's reply failed by the STOP, STOP's queued and HELP's refused (opted out)")
 	}
 }
 
