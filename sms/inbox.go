@@ -387,11 +387,17 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 	case domain.ENOTFOUND:
 		return say("leader_not_found", "ref", ref)
 	case domain.ECONFLICT:
+		// Refused as closed, or as already in that state (a second ACK):
+		// only a closed report cannot change any more.
 		cur, err := in.Complaints.ComplaintByRef(ctx, ref)
 		if err != nil {
 			return reply{}, err
 		}
-		return say("leader_closed", "ref", ref, "status", in.Keywords.Reply(lang, "state_"+cur.Status))
+		key := "leader_already"
+		if domain.IsClosed(cur.Status) {
+			key = "leader_closed"
+		}
+		return say(key, "ref", ref, "status", in.Keywords.Reply(lang, "state_"+cur.Status))
 	case domain.EINVALID:
 		return say("leader_usage", "keyword", kw)
 	default:

@@ -75,7 +75,8 @@ func TestCommands(t *testing.T) {
 }
 
 // A leader acts from her phone; the reporter is told each time, in the
-// language she reported in, and a closed report cannot be reopened.
+// language she reported in; a closed report cannot be reopened, and a
+// second ACK is told the report is acknowledged already.
 func TestLeaderCommands(t *testing.T) {
 	e := smstest.New(t)
 	send(t, e, resident, "r1", "शिकायत पानी नहीं आ रहा")
@@ -83,6 +84,8 @@ func TestLeaderCommands(t *testing.T) {
 		text, reply, notify string
 	}{
 		{"ack c1001", "C1001 is now acknowledged. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार"},
+		// still open: it can change, it just is acknowledged already
+		{"ACK C1001", "C1001 is already acknowledged. Nothing changed.", ""},
 		{"NOTE C1001 plumber coming Tuesday", "Note added to C1001. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार। plumber coming Tuesday"},
 		{"NOTE C1001", "Send NOTE, the reference and a note, e.g. NOTE C1042 pipe fixed", ""},
 		{"RESOLVE #C-1001 pipe fixed", "C1001 is now resolved. The reporter is told by SMS.", "आपका मामला C1001: अब हल। pipe fixed"},
