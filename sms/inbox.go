@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/metrics"
@@ -379,6 +381,9 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 	status := leaderStatus[match.Command]
 	if !ok || match.Command == keywords.Note && note == "" {
 		return say("leader_usage", "keyword", kw)
+	}
+	if utf8.RuneCountInString(note) > domain.MaxNoteChars {
+		return say("leader_long_note", "keyword", kw, "ref", ref, "max", strconv.Itoa(domain.MaxNoteChars))
 	}
 	actor := strings.TrimSpace(mem.Name + " " + m.Phone)
 	c, err := in.Complaints.ChangeComplaint(ctx, ref, domain.ComplaintChange{Status: status, Note: note}, actor)

@@ -75,8 +75,9 @@ func TestCommands(t *testing.T) {
 }
 
 // A leader acts from her phone; the reporter is told each time, in the
-// language she reported in; a closed report cannot be reopened, and a
-// second ACK is told the report is acknowledged already.
+// language she reported in; a closed report cannot be reopened, a second
+// ACK is told the report is acknowledged already, and a note over the
+// limit is told so.
 func TestLeaderCommands(t *testing.T) {
 	e := smstest.New(t)
 	send(t, e, resident, "r1", "शिकायत पानी नहीं आ रहा")
@@ -88,6 +89,8 @@ func TestLeaderCommands(t *testing.T) {
 		{"ACK C1001", "C1001 is already acknowledged. Nothing changed.", ""},
 		{"NOTE C1001 plumber coming Tuesday", "Note added to C1001. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार। plumber coming Tuesday"},
 		{"NOTE C1001", "Send NOTE, the reference and a note, e.g. NOTE C1042 pipe fixed", ""},
+		{"NOTE C1001 " + strings.Repeat("a", 501), "Your note is too long: 500 characters at most. Send NOTE C1001 again with a shorter note.", ""},
+		{"NOTE C1001 " + strings.Repeat("न", 500), "Note added to C1001. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार। " + strings.Repeat("न", 500)},
 		{"RESOLVE #C-1001 pipe fixed", "C1001 is now resolved. The reporter is told by SMS.", "आपका मामला C1001: अब हल। pipe fixed"},
 		{"REJECT C1001 not in our area", "C1001 is already resolved and cannot change now.", ""},
 		{"ACK C4040", "There is no report C4040. Check the reference and send it again.", ""},

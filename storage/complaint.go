@@ -201,8 +201,8 @@ func (s *ComplaintService) ChangeComplaint(ctx context.Context, ref string, ch d
 	if ch.Status != "" && !slices.Contains(domain.ValidStatuses, ch.Status) {
 		return nil, domain.Errorf(domain.EINVALID, "status: %q is not one of %s", ch.Status, strings.Join(domain.ValidStatuses, ", "))
 	}
-	if utf8.RuneCountInString(ch.Note) > 500 {
-		return nil, domain.Errorf(domain.EINVALID, "note: at most 500 characters")
+	if utf8.RuneCountInString(ch.Note) > domain.MaxNoteChars {
+		return nil, domain.Errorf(domain.EINVALID, "note: at most %d characters", domain.MaxNoteChars)
 	}
 	var c *domain.Complaint
 	err := s.db.write(ctx, func(tx *sql.Tx) error {
