@@ -115,6 +115,10 @@ type ComplaintFilter struct {
 	OldestFirst bool
 }
 
+// MaxNoteChars is the longest note a change may carry, in characters: it
+// goes to the reporter by SMS, and past this it would take many segments.
+const MaxNoteChars = 500
+
 // ComplaintChange moves a complaint to a new status, with a note, or only
 // adds a note when Status is "".
 type ComplaintChange struct {

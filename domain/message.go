@@ -68,6 +68,9 @@ type MessageService interface {
 	// provider id was stored before, it returns the stored message and
 	// dup=true, changing nothing.
 	StoreInbound(ctx context.Context, m *Message) (stored *Message, dup bool, err error)
+	// InboundStored reports whether an inbound message with the provider's
+	// id is stored already (a redelivery); cheap for an id never seen.
+	InboundStored(ctx context.Context, provider, providerID string) (bool, error)
 	// Unhandled returns up to limit inbound messages not yet answered,
 	// oldest first.
 	Unhandled(ctx context.Context, limit int) ([]*Message, error)
@@ -85,7 +88,8 @@ type MessageService interface {
 	MessageByID(ctx context.Context, id int64) (*Message, error)
 	// FindMessages lists messages newest first.
 	FindMessages(ctx context.Context, f MessageFilter) ([]*Message, string, error)
-	// OptOut records STOP from a phone; idempotent.
+	// OptOut records STOP from a phone and fails the messages to it still
+	// waiting in the outbox; idempotent.
 	OptOut(ctx context.Context, phone string) error
 	// OptIn removes the opt-out; idempotent.
 	OptIn(ctx context.Context, phone string) error

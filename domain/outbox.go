@@ -29,6 +29,12 @@ type Outbox interface {
 	// carrier's id ("" when it gives none). A delivery report that arrived
 	// first is kept. ENOTFOUND for an unknown id.
 	MarkSent(ctx context.Context, id int64, providerID string) error
+	// MarkUnconfirmed records a claimed message sent although the carrier
+	// never answered, when it may have received it (a timeout after the
+	// request was written): sending again could be a duplicate. The note
+	// starts "unconfirmed: " and carries reason; a delivery report that
+	// arrived first is kept. ENOTFOUND for an unknown id.
+	MarkUnconfirmed(ctx context.Context, id int64, reason string) error
 	// Retry puts a claimed message back in the queue, due at next, noting
 	// why the attempt failed. ENOTFOUND for an unknown id.
 	Retry(ctx context.Context, id int64, next time.Time, reason string) error

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +19,10 @@ import (
 // most Rate messages a second. Each message is claimed (its attempt
 // recorded) immediately before the carrier call and marked right after it,
 // on a context that shutting down does not cancel, so a message is never
-// sent twice; one left sending by a crash is settled at the next start
-// without being sent again (see domain.Outbox.RecoverSending).
+// sent twice: one the carrier may have received without answering (see
+// MaybeSent) is marked sent, unconfirmed, rather than retried, and one
+// left sending by a crash is settled at the next start without being sent
+// again (see domain.Outbox.RecoverSending).
 type Dispatcher struct {
 	Outbox      domain.Outbox
 	Sender      Sender
@@ -29,7 +32,8 @@ type Dispatcher struct {
 	// Poll is how often an idle worker looks for due messages (retries);
 	// Kick wakes one sooner.
 	Poll time.Duration
-	// SendTimeout bounds one carrier call.
+	// SendTimeout bounds one carrier call. A call that times out after its
+	// request was written is not retried (see MaybeSent).
 	SendTimeout time.Duration
 	// Backoff is the wait before attempt n+1 after attempt n failed
 	// temporarily; nil means ExpBackoff.
@@ -131,6 +135,9 @@ func (d *Dispatcher) send(ctx context.Context, m *domain.Message) {
 	providerID, err := d.Sender.Send(sctx, m)
 	cancel()
 	log := slog.With("provider", d.Sender.Name(), "msg_id", m.ID, "to", domain.MaskPhone(m.Phone), "attempt", m.Attempts)
+	// A carrier's reason may name the number (Twilio's 21211 does): the
+	// log gets it masked, the message's error column keeps it whole.
+	logged := func(reason string) string { return maskNumber(reason, m.Phone) }
 	switch {
 	case err == nil:
 		if err := d.Outbox.MarkSent(bg, m.ID, providerID); err != nil {
@@ -138,27 +145,47 @@ func (d *Dispatcher) send(ctx context.Context, m *domain.Message) {
 		}
 		metrics.Inc("sms_out_sent")
 		log.Debug("sms sent", "provider_id", providerID)
+	case MaybeSent(err):
+		reason := "the carrier received the request but did not answer (" + err.Error() + ")"
+		if err := d.Outbox.MarkUnconfirmed(bg, m.ID, reason); err != nil {
+			log.Error("mark sms sent, unconfirmed", "err", err)
+		}
+		metrics.Inc("sms_out_unconfirmed")
+		log.Warn("sms may have reached the carrier, which did not answer; marked sent, unconfirmed, not resent", "reason", logged(err.Error()))
 	case IsPermanent(err):
 		if err := d.Outbox.MarkFailed(bg, m.ID, err.Error()); err != nil {
 			log.Error("mark sms failed", "err", err)
 		}
 		metrics.Inc("sms_out_failed")
-		log.Warn("sms refused by the carrier", "reason", err)
+		log.Warn("sms refused by the carrier", "reason", logged(err.Error()))
 	case m.Attempts >= d.MaxAttempts:
 		reason := "gave up after " + strconv.Itoa(m.Attempts) + " attempts; last: " + err.Error()
 		if err := d.Outbox.MarkFailed(bg, m.ID, reason); err != nil {
 			log.Error("mark sms failed", "err", err)
 		}
 		metrics.Inc("sms_out_failed")
-		log.Warn("sms failed", "reason", reason)
+		log.Warn("sms failed", "reason", logged(reason))
 	default:
 		next := d.Now().Add(d.Backoff(m.Attempts))
 		if err := d.Outbox.Retry(bg, m.ID, next, err.Error()); err != nil {
 			log.Error("requeue sms", "err", err)
 		}
 		metrics.Inc("sms_out_retry")
-		log.Info("sms will be retried", "reason", err, "next_attempt_at", next)
+		log.Info("sms will be retried", "reason", logged(err.Error()), "next_attempt_at", next)
 	}
+}
+
+// maskNumber masks phone (E.164) wherever text carries it, with or
+// without its "+".
+func maskNumber(text, phone string) string {
+	if len(phone) < 7 {
+		return text
+	}
+	text = strings.ReplaceAll(text, phone, domain.MaskPhone(phone))
+	if digits := strings.TrimPrefix(phone, "+"); digits != phone {
+		text = strings.ReplaceAll(text, digits, domain.MaskPhone(digits))
+	}
+	return text
 }
 
 // ExpBackoff waits 10s after the first failure, doubling each time up to an

@@ -1,9 +1,11 @@
 package sms_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +19,7 @@ import (
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
 	"github.com/karyashala/karyashala/sms/kannel"
+	"github.com/karyashala/karyashala/sms/twilio"
 	"github.com/karyashala/karyashala/storage"
 )
 
@@ -137,6 +140,40 @@ func TestDispatcherOutcomes(t *testing.T) {
 	}
 }
 
+// A carrier's reason that names the number (Twilio's 21211 does, with or
+// without the +) reaches the log masked; the message's error keeps it
+// whole for the operator.
+func TestCarrierReasonLoggedMasked(t *testing.T) {
+	e := smstest.New(t)
+	refused := enqueue(t, e, "refused")
+	retried := enqueue(t, e, "retried")
+	reasons := map[int64]error{
+		refused.ID: sms.HTTPError("twilio", 400, "21211: The 'To' number "+resident+" is not a valid phone number."),
+		retried.ID: sms.HTTPError("kannel", 503, "no route to "+strings.TrimPrefix(resident, "+")),
+	}
+	f := &fakeSender{SendFn: func(m *domain.Message) (string, error) { return "", reasons[m.ID] }}
+	var buf bytes.Buffer
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	defer slog.SetDefault(old)
+	d := &sms.Dispatcher{Outbox: e.Outbox, Sender: f, Rate: 1000, MaxAttempts: 2, Poll: 5 * time.Millisecond, Backoff: func(int) time.Duration { return 0 }}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.Run(runCtx); close(done) }()
+	waitFor(t, "both messages failed", func() bool {
+		return status(t, e, refused.ID).Status == domain.MsgFailed && status(t, e, retried.ID).Status == domain.MsgFailed
+	})
+	cancel()
+	<-done
+	log := buf.String()
+	if strings.Contains(log, strings.TrimPrefix(resident, "+")) || !strings.Contains(log, "21211: The 'To' number +91******5678 is not a valid phone number.") {
+		t.Errorf("the log carries the number unmasked, or not the reason:\n%s", log)
+	}
+	if got := status(t, e, refused.ID).Error; !strings.Contains(got, resident) {
+		t.Errorf("the refused message's error %q lost the carrier's reason", got)
+	}
+}
+
 func TestExpBackoff(t *testing.T) {
 	for n, want := range map[int]time.Duration{1: 10 * time.Second, 2: 20 * time.Second, 4: 80 * time.Second, 20: time.Hour} {
 		for range 50 {
@@ -219,6 +256,40 @@ func TestKillBetweenSendAndMark(t *testing.T) {
 		ExpectedStatus: 200}})
 	if m := status(t, e, first.ID); m.Status != domain.MsgDelivered || m.Error != "" {
 		t.Fatalf("first after its report: %s %q", m.Status, m.Error)
+	}
+}
+
+// A carrier that accepts a message but answers after SendTimeout has it:
+// the message is recorded sent, unconfirmed, and not sent again, where a
+// retry would give the phone a second copy.
+func TestSlowCarrierGetsMessageOnce(t *testing.T) {
+	e := smstest.New(t)
+	m := enqueue(t, e, "Your complaint is C1001")
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		if calls.Add(1) == 1 {
+			time.Sleep(300 * time.Millisecond) // created, answered late
+		}
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprint(w, `{"sid": "SM1"}`)
+	}))
+	defer srv.Close()
+	d := &sms.Dispatcher{Outbox: e.Outbox, Sender: &twilio.Sender{AccountSID: "AC1", AuthToken: "x", From: "+15005550006", BaseURL: srv.URL},
+		MaxAttempts: 3, SendTimeout: 100 * time.Millisecond, Poll: 5 * time.Millisecond, Backoff: func(int) time.Duration { return 0 }}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { d.Run(runCtx); close(done) }()
+	waitFor(t, "the message settled", func() bool { return status(t, e, m.ID).Status == domain.MsgSent })
+	time.Sleep(400 * time.Millisecond) // room for a wrong resend to show
+	cancel()
+	<-done
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the carrier got the message %d times, want once", n)
+	}
+	got := status(t, e, m.ID)
+	if got.Attempts != 1 || !strings.HasPrefix(got.Error, "unconfirmed: the carrier received the request but did not answer") {
+		t.Errorf("after a late answer: %s %q, %d attempts; want sent, unconfirmed, 1 attempt", got.Status, got.Error, got.Attempts)
 	}
 }
 

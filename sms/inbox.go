@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/metrics"
@@ -46,9 +48,11 @@ type Inbox struct {
 	// not woken for (default 1s).
 	Batch int
 	Poll  time.Duration
-	// Limit, when set, is asked for every inbound message whether its
+	// Limit, when set, is asked for every new inbound message whether its
 	// sender (E.164) may send one more; a refused message is not stored
-	// and Receive returns ELIMITED, which the carrier gets as 429.
+	// and Receive returns ELIMITED, which the carrier gets as 429. A
+	// redelivery of a stored message is not asked about: it is answered
+	// as stored and costs its sender nothing.
 	Limit interface{ Allow(phone string) bool }
 
 	once sync.Once
@@ -83,9 +87,17 @@ func (in *Inbox) Receive(ctx context.Context, msg Inbound) error {
 	if err != nil {
 		return err
 	}
-	if in.Limit != nil && !in.Limit.Allow(phone) {
-		metrics.Inc("rate_limited")
-		return domain.Errorf(domain.ELIMITED, "too many messages from this number in the last minute; later messages are accepted again")
+	if in.Limit != nil {
+		// A carrier redelivers a message whose 200 it did not get; it is
+		// stored, and refusing it would tell the carrier it is not.
+		stored, err := in.Messages.InboundStored(ctx, msg.Provider, msg.ProviderID)
+		if err != nil {
+			return fmt.Errorf("store inbound sms: %w", err)
+		}
+		if !stored && !in.Limit.Allow(phone) {
+			metrics.Inc("rate_limited")
+			return domain.Errorf(domain.ELIMITED, "too many messages from this number in the last minute; later messages are accepted again")
+		}
 	}
 	_, dup, err := in.Messages.StoreInbound(ctx, &domain.Message{
 		Provider: msg.Provider, ProviderID: msg.ProviderID, Phone: phone, Peer: msg.To, Text: msg.Text,
@@ -370,6 +382,9 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 	if !ok || match.Command == keywords.Note && note == "" {
 		return say("leader_usage", "keyword", kw)
 	}
+	if utf8.RuneCountInString(note) > domain.MaxNoteChars {
+		return say("leader_long_note", "keyword", kw, "ref", ref, "max", strconv.Itoa(domain.MaxNoteChars))
+	}
 	actor := strings.TrimSpace(mem.Name + " " + m.Phone)
 	c, err := in.Complaints.ChangeComplaint(ctx, ref, domain.ComplaintChange{Status: status, Note: note}, actor)
 	switch domain.ErrorCode(err) {
@@ -377,11 +392,17 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 	case domain.ENOTFOUND:
 		return say("leader_not_found", "ref", ref)
 	case domain.ECONFLICT:
+		// Refused as closed, or as already in that state (a second ACK):
+		// only a closed report cannot change any more.
 		cur, err := in.Complaints.ComplaintByRef(ctx, ref)
 		if err != nil {
 			return reply{}, err
 		}
-		return say("leader_closed", "ref", ref, "status", in.Keywords.Reply(lang, "state_"+cur.Status))
+		key := "leader_already"
+		if domain.IsClosed(cur.Status) {
+			key = "leader_closed"
+		}
+		return say(key, "ref", ref, "status", in.Keywords.Reply(lang, "state_"+cur.Status))
 	case domain.EINVALID:
 		return say("leader_usage", "keyword", kw)
 	default:

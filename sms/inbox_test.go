@@ -13,6 +13,7 @@ import (
 	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
+	"github.com/karyashala/karyashala/storage"
 )
 
 const resident = "+919812345678"
@@ -74,7 +75,9 @@ func TestCommands(t *testing.T) {
 }
 
 // A leader acts from her phone; the reporter is told each time, in the
-// language she reported in, and a closed report cannot be reopened.
+// language she reported in; a closed report cannot be reopened, a second
+// ACK is told the report is acknowledged already, and a note over the
+// limit is told so.
 func TestLeaderCommands(t *testing.T) {
 	e := smstest.New(t)
 	send(t, e, resident, "r1", "शिकायत पानी नहीं आ रहा")
@@ -82,8 +85,12 @@ func TestLeaderCommands(t *testing.T) {
 		text, reply, notify string
 	}{
 		{"ack c1001", "C1001 is now acknowledged. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार"},
+		// still open: it can change, it just is acknowledged already
+		{"ACK C1001", "C1001 is already acknowledged. Nothing changed.", ""},
 		{"NOTE C1001 plumber coming Tuesday", "Note added to C1001. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार। plumber coming Tuesday"},
 		{"NOTE C1001", "Send NOTE, the reference and a note, e.g. NOTE C1042 pipe fixed", ""},
+		{"NOTE C1001 " + strings.Repeat("a", 501), "Your note is too long: 500 characters at most. Send NOTE C1001 again with a shorter note.", ""},
+		{"NOTE C1001 " + strings.Repeat("न", 500), "Note added to C1001. The reporter is told by SMS.", "आपका मामला C1001: अब स्वीकार। " + strings.Repeat("न", 500)},
 		{"RESOLVE #C-1001 pipe fixed", "C1001 is now resolved. The reporter is told by SMS.", "आपका मामला C1001: अब हल। pipe fixed"},
 		{"REJECT C1001 not in our area", "C1001 is already resolved and cannot change now.", ""},
 		{"ACK C4040", "There is no report C4040. Check the reference and send it again.", ""},
@@ -118,6 +125,12 @@ func TestLeaderCommands(t *testing.T) {
 func TestOptOut(t *testing.T) {
 	e := smstest.New(t)
 	send(t, e, resident, "s0", "COMPLAINT broken pipe")
+	// its reply met a carrier's 503 and waits for a retry
+	if m, err := e.Outbox.ClaimNext(ctx, "test"); err != nil {
+		t.Fatal(err)
+	} else if err := e.Outbox.Retry(ctx, m.ID, time.Now().Add(time.Minute), "test answered 503"); err != nil {
+		t.Fatal(err)
+	}
 	if got := send(t, e, resident, "s1", "stop the noise near the school"); !strings.HasPrefix(got.Text, "Karyashala: send COMPLAINT") {
 		t.Fatalf("STOP in a sentence: %q", got.Text)
 	}
@@ -136,14 +149,24 @@ func TestOptOut(t *testing.T) {
 	if got := e.Out(t, resident); got[len(got)-1].Status != domain.MsgFailed {
 		t.Fatalf("notification after STOP = %+v", got[len(got)-1])
 	}
-	// and the outbox has only the confirmation and the earlier replies to send
+	// and the outbox has only the confirmation to send: the replies queued
+	// before STOP were failed by it
+	var sent []string
 	for {
 		m, err := e.Outbox.ClaimNext(ctx, "test")
 		if err != nil {
 			break
 		}
-		if m.Phone == resident && strings.Contains(m.Text, "ACK") {
-			t.Fatalf("claimed a message to an opted-out phone: %q", m.Text)
+		if m.Phone == resident {
+			sent = append(sent, m.Text)
+		}
+	}
+	if len(sent) != 1 || !strings.HasPrefix(sent[0], "You will get no more messages") {
+		t.Fatalf("after STOP the outbox sent %q to the phone; want only the confirmation", sent)
+	}
+	for _, m := range e.Out(t, resident)[:2] {
+		if m.Status != domain.MsgFailed || m.Error != storage.OptedOutNote {
+			t.Errorf("reply %q queued before STOP = %s %q; want failed %q", m.Text, m.Status, m.Error, storage.OptedOutNote)
 		}
 	}
 	if got := send(t, e, resident, "s5", "START"); got.Status != domain.MsgQueued || !strings.HasPrefix(got.Text, "Messages are on again") {
@@ -157,6 +180,7 @@ func TestOptOut(t *testing.T) {
 // unit, done only by the unit that marks it first.
 func TestConcurrentRedeliveriesHandledOnce(t *testing.T) {
 	e := smstest.New(t)
+	e.Inbox.Limit = ratelimit.PerMinute(100) // its look for a stored copy races too
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
 		wg.Add(1)
@@ -227,8 +251,35 @@ func TestRunAnswersWaitingMessages(t *testing.T) {
 	}
 }
 
+// A message answered in a batch sees what the messages before it in the
+// batch changed: a STATUS after a RESOLVE reports it resolved, and a
+// REJECT after it is told the report is closed.
+func TestBatchSeesEarlierChanges(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "b0", "COMPLAINT no water") // C1001, answered
+	for i, m := range []struct{ from, text string }{
+		{smstest.LeaderPhone, "RESOLVE C1001 pipe fixed"},
+		{resident, "STATUS C1001"},
+		{smstest.LeaderPhone, "REJECT C1001 not ours"},
+	} {
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: fmt.Sprint("b", i+1), From: m.from, To: "384", Text: m.text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := e.Inbox.HandlePending(ctx); err != nil || n != 3 {
+		t.Fatalf("HandlePending = %d, %v; want 3 in one batch", n, err)
+	}
+	if out := e.Out(t, resident); out[len(out)-1].Text != "C1001: resolved. pipe fixed" {
+		t.Errorf("STATUS after RESOLVE in the same batch = %q", out[len(out)-1].Text)
+	}
+	if out := e.Out(t, smstest.LeaderPhone); out[len(out)-1].Text != "C1001 is already resolved and cannot change now." {
+		t.Errorf("REJECT after RESOLVE in the same batch = %q", out[len(out)-1].Text)
+	}
+}
+
 // Messages answered in one batch are answered in the order they came: a
-// STOP takes effect for the HELP after it.
+// STOP takes effect for the complaint's reply queued before it and for
+// the HELP after it.
 func TestBatchKeepsOrder(t *testing.T) {
 	e := smstest.New(t)
 	for i, text := range []string{"COMPLAINT dark stairs", "STOP", "HELP"} {
@@ -240,11 +291,11 @@ func TestBatchKeepsOrder(t *testing.T) {
 		t.Fatalf("HandlePending = %d, %v; want 3 in one batch", n, err)
 	}
 	out := e.Out(t, resident)
-	if len(out) != 3 || out[0].Status != domain.MsgQueued || out[1].Status != domain.MsgQueued || out[2].Status != domain.MsgFailed {
+	if len(out) != 3 || out[0].Error != storage.OptedOutNote || out[1].Status != domain.MsgQueued || out[2].Error != "opted out" {
 		for _, m := range out {
-			t.Logf("%s %q", m.Status, m.Text)
+			t.Logf("%s %q %q", m.Status, m.Error, m.Text)
 		}
-		t.Fatal("want the complaint's and STOP's replies queued and HELP's refused (opted out)")
+		t.Fatal("want the complaint's reply failed by the STOP, STOP's queued and HELP's refused (opted out)")
 	}
 }
 
@@ -339,5 +390,36 @@ func TestReceiveLimitsEachNumber(t *testing.T) {
 	}
 	if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: "other", From: smstest.WorkerPhone, To: "384", Text: "PAY"}); err != nil {
 		t.Fatalf("another number was limited: %v", err)
+	}
+}
+
+// A carrier's redelivery of a message already stored (it lost our 200) is
+// answered as stored even when its sender is at the limit, and spends none
+// of the sender's budget.
+func TestReceiveRedeliveryIsNotLimited(t *testing.T) {
+	e := smstest.New(t)
+	e.Inbox.Limit = ratelimit.PerMinute(2)
+	receive := func(id string) error {
+		return e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: id, From: resident, To: "384", Text: "COMPLAINT lift broken"})
+	}
+	if err := receive("m0"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if err := receive("m0"); err != nil {
+			t.Fatalf("redelivery %d of a stored message: %v; want it answered as stored", i+1, err)
+		}
+	}
+	if err := receive("m1"); err != nil {
+		t.Fatalf("second new message: %v; the redeliveries spent the sender's budget", err)
+	}
+	if err := receive("m1"); err != nil {
+		t.Fatalf("redelivery at the limit: %v; want it answered as stored", err)
+	}
+	if err := receive("m2"); domain.ErrorCode(err) != domain.ELIMITED {
+		t.Fatalf("third new message: %v, want %s", err, domain.ELIMITED)
+	}
+	if n := e.Count(t, domain.MessageFilter{Direction: domain.DirIn, Phone: resident}); n != 2 {
+		t.Fatalf("%d inbound messages stored, want 2", n)
 	}
 }

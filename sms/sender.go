@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/karyashala/karyashala/domain"
@@ -43,10 +45,50 @@ func Temporary(format string, args ...any) error {
 }
 
 // IsPermanent reports whether err says retrying cannot help. Errors that are
-// not SendErrors (timeouts, refused connections) are temporary.
+// not SendErrors (a refused connection, a timeout before the request was
+// written) are temporary; see MaybeSent for one after it was.
 func IsPermanent(err error) bool {
 	var se *SendError
 	return errors.As(err, &se) && se.Permanent
+}
+
+// maybeSentError is a failure after the whole request reached the
+// carrier's connection: a timeout waiting for the answer, a connection
+// reset. The carrier may have taken the message; it wraps the cause.
+type maybeSentError struct{ err error }
+
+func (e *maybeSentError) Error() string { return e.err.Error() }
+func (e *maybeSentError) Unwrap() error { return e.err }
+
+// MaybeSent reports whether err came after the carrier may have received
+// the message (see Do): sending it again could deliver it twice, so the
+// dispatcher records it sent, unconfirmed, instead of retrying.
+func MaybeSent(err error) bool {
+	var ms *maybeSentError
+	return errors.As(err, &ms)
+}
+
+// Do sends a carrier request with client (HTTPClient when nil) and tells
+// apart the failures that can be retried from those that cannot: one
+// before the request was written in full (DNS, dial, a refused
+// connection) never reached the carrier; one after it (no answer in time,
+// a reset) may have, and comes back marked MaybeSent. Answers, 5xx and 429
+// included, come back as responses for HTTPError to judge.
+func Do(client *http.Client, req *http.Request) (*http.Response, error) {
+	if client == nil {
+		client = HTTPClient()
+	}
+	var wrote atomic.Bool
+	trace := &httptrace.ClientTrace{WroteRequest: func(info httptrace.WroteRequestInfo) {
+		if info.Err == nil {
+			wrote.Store(true)
+		}
+	}}
+	resp, err := client.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
+	if err != nil && wrote.Load() {
+		return nil, &maybeSentError{err}
+	}
+	return resp, err
 }
 
 // HTTPError classifies a carrier's HTTP answer: 408, 429 and 5xx are worth
@@ -67,7 +109,8 @@ func HTTPError(provider string, status int, reason string) error {
 }
 
 // HTTPClient is the client the carrier senders use: a request that takes
-// longer than this is abandoned and retried.
+// longer than this is abandoned (and, once written, not sent again; see
+// Do).
 func HTTPClient() *http.Client { return &http.Client{Timeout: 20 * time.Second} }
 
 // LogSender writes each message to the log instead of sending it, so the

@@ -129,10 +129,7 @@ func insertEvent(ctx context.Context, tx *sql.Tx, complaintID int64, ev *domain.
 		complaintID, fmtTime(ev.At), ev.Actor, ev.FromStatus, ev.ToStatus, ev.Note)
 }
 
-func complaintByRef(ctx context.Context, q interface {
-	queryRower
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}, ref string) (*domain.Complaint, error) {
+func complaintByRef(ctx context.Context, q querier, ref string) (*domain.Complaint, error) {
 	canon, err := domain.ParseRef(ref)
 	if err != nil {
 		return nil, err
@@ -160,9 +157,10 @@ func complaintByRef(ctx context.Context, q interface {
 	return c, rows.Err()
 }
 
-// ComplaintByRef returns a complaint with its history.
+// ComplaintByRef returns a complaint with its history, as the write
+// transaction ctx runs inside (if any) sees it.
 func (s *ComplaintService) ComplaintByRef(ctx context.Context, ref string) (*domain.Complaint, error) {
-	return complaintByRef(ctx, s.db.r, ref)
+	return complaintByRef(ctx, s.db.reader(ctx), ref)
 }
 
 // FindComplaints lists complaints newest first (or oldest first for triage).
@@ -203,8 +201,8 @@ func (s *ComplaintService) ChangeComplaint(ctx context.Context, ref string, ch d
 	if ch.Status != "" && !slices.Contains(domain.ValidStatuses, ch.Status) {
 		return nil, domain.Errorf(domain.EINVALID, "status: %q is not one of %s", ch.Status, strings.Join(domain.ValidStatuses, ", "))
 	}
-	if utf8.RuneCountInString(ch.Note) > 500 {
-		return nil, domain.Errorf(domain.EINVALID, "note: at most 500 characters")
+	if utf8.RuneCountInString(ch.Note) > domain.MaxNoteChars {
+		return nil, domain.Errorf(domain.EINVALID, "note: at most %d characters", domain.MaxNoteChars)
 	}
 	var c *domain.Complaint
 	err := s.db.write(ctx, func(tx *sql.Tx) error {

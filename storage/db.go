@@ -392,6 +392,24 @@ func (db *DB) txOf(ctx context.Context) *sql.Tx {
 	return tx
 }
 
+// querier is what a read runs on: the read pool, or a write transaction.
+type querier interface {
+	queryRower
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// reader is where a read made with ctx runs: inside Atomically, the write
+// transaction, so that a read sees the changes made before it in the same
+// unit (the inbox answers a batch of messages in one, and a STATUS after a
+// RESOLVE in it must see the RESOLVE); else the read pool, which sees
+// only what is committed.
+func (db *DB) reader(ctx context.Context) querier {
+	if tx := db.txOf(ctx); tx != nil {
+		return tx
+	}
+	return db.r
+}
+
 // Atomically runs fn as one write: every service call fn makes with the ctx
 // it is given joins the same transaction, so they commit together (after
 // which Atomically returns) or not at all. fn runs on the writer goroutine:

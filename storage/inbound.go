@@ -130,16 +130,17 @@ func (idx *inboundIndex) add(s inboundSlot, id int64) {
 	idx.ids[s.h] = id
 }
 
-// storedInbound returns the message stored for provider's id, read in tx,
-// or nil and the slot a new row for it goes in (see add).
-func (idx *inboundIndex) storedInbound(ctx context.Context, tx *sql.Tx, provider, providerID string) (*domain.Message, inboundSlot, error) {
+// storedInbound returns the message stored for provider's id, read through
+// q (the writer's transaction, or the read pool for a look without a
+// write), or nil and the slot a new row for it goes in (see add).
+func (idx *inboundIndex) storedInbound(ctx context.Context, q queryRower, provider, providerID string) (*domain.Message, inboundSlot, error) {
 	slot := idx.slot(provider, providerID)
 	byHash, byKey := idx.candidates(slot)
 	for i, id := range []int64{byHash, byKey} {
 		if id == 0 {
 			continue
 		}
-		m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
+		m, err := scanMessage(q.QueryRowContext(ctx, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}

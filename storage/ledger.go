@@ -19,13 +19,15 @@ type LedgerService struct{ db *DB }
 // NewLedgerService returns the ledger service on db.
 func NewLedgerService(db *DB) *LedgerService { return &LedgerService{db: db} }
 
-// Pay returns a member's figures.
+// Pay returns a member's figures, as the write transaction ctx runs inside
+// (if any) sees them.
 func (s *LedgerService) Pay(ctx context.Context, memberID int64) (*domain.PayFigures, error) {
 	p := &domain.PayFigures{MemberID: memberID}
-	if err := memberExists(ctx, s.db.r, memberID); err != nil {
+	q := s.db.reader(ctx)
+	if err := memberExists(ctx, q, memberID); err != nil {
 		return nil, err
 	}
-	err := s.db.r.QueryRowContext(ctx, `SELECT
+	err := q.QueryRowContext(ctx, `SELECT
 		COALESCE((SELECT SUM(amount_minor) FROM work_reports WHERE member_id = ? AND status = 'pending'), 0),
 		COALESCE((SELECT SUM(amount_minor) FROM ledger WHERE member_id = ? AND kind = 'earning'), 0),
 		COALESCE((SELECT SUM(amount_minor) FROM ledger WHERE member_id = ? AND kind = 'payout'), 0)`,

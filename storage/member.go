@@ -111,9 +111,10 @@ func memberByID(ctx context.Context, q queryRower, id int64) (*domain.Member, er
 	return m, err
 }
 
-// MemberByPhone returns the member registered with phone.
+// MemberByPhone returns the member registered with phone, as the write
+// transaction ctx runs inside (if any) sees it.
 func (s *MemberService) MemberByPhone(ctx context.Context, phone string) (*domain.Member, error) {
-	m, err := scanMember(s.db.r.QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE phone = ?`, phone))
+	m, err := scanMember(s.db.reader(ctx).QueryRowContext(ctx, `SELECT `+memberCols+` FROM members WHERE phone = ?`, phone))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, domain.Errorf(domain.ENOTFOUND, "phone %s is not registered", domain.MaskPhone(phone))
 	}
@@ -210,14 +211,15 @@ func (s *MemberService) Language(ctx context.Context, phone string) (string, err
 }
 
 // Caller reads the phone's member, if any, and its remembered language in
-// one statement: the language the phone chose, else the member's.
+// one statement: the language the phone chose, else the member's; as the
+// write transaction ctx runs inside (if any) sees them.
 func (s *MemberService) Caller(ctx context.Context, phone string) (*domain.Member, string, error) {
 	if !s.db.known.mayHave(s.db.r, phone) {
 		return nil, "", nil // neither a member nor a remembered language
 	}
 	var m domain.Member
 	var created, updated, chosen string
-	err := s.db.r.QueryRowContext(ctx, `SELECT COALESCE(m.id, 0), COALESCE(m.phone, ''), COALESCE(m.name, ''), COALESCE(m.lang, ''),
+	err := s.db.reader(ctx).QueryRowContext(ctx, `SELECT COALESCE(m.id, 0), COALESCE(m.phone, ''), COALESCE(m.name, ''), COALESCE(m.lang, ''),
 			COALESCE(m.workshop_id, 0), COALESCE(m.role, ''), COALESCE(m.status, ''), COALESCE(m.created_at, ''), COALESCE(m.updated_at, ''),
 			COALESCE((SELECT lang FROM phone_langs WHERE phone = p.phone), m.lang, '')
 		FROM (SELECT ? AS phone) p LEFT JOIN members m ON m.phone = p.phone`, phone).

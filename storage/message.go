@@ -90,6 +90,27 @@ func (s *MessageService) StoreInbound(ctx context.Context, m *domain.Message) (*
 	return stored, dup, nil
 }
 
+// InboundStored reports whether an inbound message with provider's id is
+// stored already, so a redelivery can be told apart before anything is
+// counted against its sender. A new id costs a look in the in-memory index
+// and no read; only a hit is read back (on the read pool) to confirm it.
+// A delivery whose first copy is still being stored is not seen: only
+// StoreInbound decides, on the writer, whether a message is new.
+func (s *MessageService) InboundStored(ctx context.Context, provider, providerID string) (bool, error) {
+	if providerID == "" {
+		return false, nil
+	}
+	idx, err := s.db.inbound()
+	if err != nil {
+		return false, fmt.Errorf("look for a stored inbound message: %w", err)
+	}
+	prev, _, err := idx.storedInbound(ctx, s.db.r, provider, providerID)
+	if err != nil {
+		return false, fmt.Errorf("look for a stored inbound message: %w", err)
+	}
+	return prev != nil, nil
+}
+
 // unhandled selects the inbound messages not yet answered, through the
 // partial index that holds only them (its WHERE must match this one).
 const unhandled = ` FROM messages INDEXED BY messages_unhandled WHERE direction = 'in' AND handled_at IS NULL`
@@ -188,10 +209,27 @@ func (s *MessageService) FindMessages(ctx context.Context, f domain.MessageFilte
 	return page(ctx, s.db.r, q+` ORDER BY id DESC LIMIT ?`, append(args, lim), lim, scanMessage, func(v *domain.Message) int64 { return v.ID })
 }
 
-// OptOut records STOP.
+// OptedOutNote is the error of an outbound message that was waiting in the
+// outbox (queued, or queued again for a retry) when its phone sent STOP.
+const OptedOutNote = "not sent: the number sent STOP"
+
+// failQueuedTo fails the phone's outbound messages still waiting to be
+// claimed, through the partial index of queued messages: the table has no
+// index by phone, and only the queued rows are read.
+const failQueuedTo = `UPDATE messages INDEXED BY messages_queued SET status = 'failed', error = ?, updated_at = ?
+	WHERE status = 'queued' AND direction = 'out' AND phone = ?`
+
+// OptOut records STOP and, in the same transaction, fails every message to
+// the phone still waiting in the outbox (a reply queued just before, one
+// queued again after a carrier's 5xx): STOP means nothing more is sent but
+// the confirmation, which the caller queues, with force, after this.
 func (s *MessageService) OptOut(ctx context.Context, phone string) error {
 	return s.db.write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO opt_outs (phone, created_at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING`, phone, fmtTime(s.db.now()))
+		now := fmtTime(s.db.now())
+		if _, err := tx.ExecContext(ctx, `INSERT INTO opt_outs (phone, created_at) VALUES (?, ?) ON CONFLICT (phone) DO NOTHING`, phone, now); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, failQueuedTo, OptedOutNote, now, phone)
 		return err
 	})
 }

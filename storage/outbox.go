@@ -22,7 +22,11 @@ func NewOutbox(db *DB) *Outbox { return &Outbox{db: db} }
 
 // Unconfirmed starts the note on messages recovered from sending after a
 // crash: the carrier may or may not have them.
-const Unconfirmed = "unconfirmed: the gateway stopped while sending this message; it was not sent again, to avoid a duplicate. A delivery report will confirm it; if none arrives, check the carrier's log before sending it by hand."
+const Unconfirmed = "unconfirmed: the gateway stopped while sending this message; " + unconfirmedAdvice
+
+// unconfirmedAdvice ends the note on every message marked sent without the
+// carrier's word (RecoverSending, MarkUnconfirmed).
+const unconfirmedAdvice = "it was not sent again, to avoid a duplicate. A delivery report will confirm it; if none arrives, check the carrier's log before sending it by hand."
 
 // msgRank orders message states: a delivery report moves a message forward
 // only.
@@ -87,6 +91,17 @@ func (o *Outbox) MarkSent(ctx context.Context, id int64, providerID string) erro
 		error = CASE WHEN status IN ('queued', 'sending', 'sent') THEN '' ELSE error END,
 		provider_id = COALESCE(provider_id, ?), updated_at = ?
 		WHERE id = ? AND direction = 'out'`, nullStr(providerID), fmtTime(o.db.now()), id)
+}
+
+// MarkUnconfirmed records a claimed message sent without the carrier's
+// word, with a note that starts "unconfirmed: " and says why: the carrier
+// may have it. A delivery report that got here first is kept.
+func (o *Outbox) MarkUnconfirmed(ctx context.Context, id int64, reason string) error {
+	return o.update(ctx, id, "mark message sent, unconfirmed", `UPDATE messages SET
+		status = CASE WHEN status IN ('queued', 'sending') THEN 'sent' ELSE status END,
+		error = CASE WHEN status IN ('queued', 'sending') THEN ? ELSE error END,
+		updated_at = ?
+		WHERE id = ? AND direction = 'out'`, "unconfirmed: "+reason+"; "+unconfirmedAdvice, fmtTime(o.db.now()), id)
 }
 
 // Retry queues a claimed message again, due at next.

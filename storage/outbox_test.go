@@ -155,6 +155,44 @@ func TestOutboxRecoverSending(t *testing.T) {
 	}
 }
 
+// A message the carrier may have but never confirmed is recorded sent with
+// a note that says why, is not claimed again, and a delivery report that
+// beat the mark is kept.
+func TestOutboxMarkUnconfirmed(t *testing.T) {
+	ctx := context.Background()
+	db, _ := outboxDB(t)
+	o := NewOutbox(db)
+	a := queue(t, db, "+919800000011", "answered late")
+	b := queue(t, db, "+919800000012", "reported first")
+	for range 2 {
+		if _, err := o.ClaimNext(ctx, "twilio"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := o.ApplyReport(ctx, domain.DeliveryReport{MessageID: b.ID, Status: domain.MsgDelivered}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []int64{a.ID, b.ID} {
+		if err := o.MarkUnconfirmed(ctx, id, "no answer in 30s"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms := NewMessageService(db)
+	got, _ := ms.MessageByID(ctx, a.ID)
+	if want := "unconfirmed: no answer in 30s; " + unconfirmedAdvice; got.Status != domain.MsgSent || got.Error != want {
+		t.Errorf("unconfirmed message = %s %q; want sent %q", got.Status, got.Error, want)
+	}
+	if got, _ := ms.MessageByID(ctx, b.ID); got.Status != domain.MsgDelivered || got.Error != "" {
+		t.Errorf("message delivered before the mark = %s %q; want delivered", got.Status, got.Error)
+	}
+	if _, err := o.ClaimNext(ctx, "twilio"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("claim after MarkUnconfirmed: %v, want ENOTFOUND", err)
+	}
+	if err := o.MarkUnconfirmed(ctx, 999, "x"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("MarkUnconfirmed of an unknown message: %v, want ENOTFOUND", err)
+	}
+}
+
 // Opted-out phones' messages are recorded failed and never claimed.
 func TestOutboxSkipsOptedOut(t *testing.T) {
 	ctx := context.Background()
@@ -166,6 +204,53 @@ func TestOutboxSkipsOptedOut(t *testing.T) {
 	queue(t, db, "+919800000011", "you will not get this")
 	if _, err := o.ClaimNext(ctx, "log"); domain.ErrorCode(err) != domain.ENOTFOUND {
 		t.Fatalf("claimed a message to an opted-out phone: %v", err)
+	}
+}
+
+// STOP fails what was already waiting for the phone, a retry due later
+// included, and leaves other phones' messages and one in flight alone.
+func TestOptOutFailsQueuedMessages(t *testing.T) {
+	ctx := context.Background()
+	db, now := outboxDB(t)
+	o := NewOutbox(db)
+	const phone = "+919800000011"
+	inFlight := queue(t, db, phone, "being sent")
+	if _, err := o.ClaimNext(ctx, "log"); err != nil {
+		t.Fatal(err)
+	}
+	retried := queue(t, db, phone, "carrier answered 503")
+	if _, err := o.ClaimNext(ctx, "log"); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Retry(ctx, retried.ID, now.Add(time.Minute), "carrier answered 503"); err != nil {
+		t.Fatal(err)
+	}
+	waiting := queue(t, db, phone, "queued before STOP")
+	other := queue(t, db, "+919800000012", "another phone")
+
+	if err := NewMessageService(db).OptOut(ctx, phone); err != nil {
+		t.Fatal(err)
+	}
+	*now = now.Add(time.Hour)
+	for _, c := range []struct {
+		m            *domain.Message
+		status, note string
+	}{
+		{inFlight, domain.MsgSending, ""},
+		{retried, domain.MsgFailed, OptedOutNote},
+		{waiting, domain.MsgFailed, OptedOutNote},
+		{other, domain.MsgQueued, ""},
+	} {
+		got, err := NewMessageService(db).MessageByID(ctx, c.m.ID)
+		if err != nil || got.Status != c.status || got.Error != c.note {
+			t.Errorf("%q after STOP = %s %q, %v; want %s %q", c.m.Text, got.Status, got.Error, err, c.status, c.note)
+		}
+	}
+	if got, err := o.ClaimNext(ctx, "log"); err != nil || got.ID != other.ID {
+		t.Fatalf("claim after STOP = %+v, %v; want only the other phone's message %d", got, err, other.ID)
+	}
+	if got, err := o.ClaimNext(ctx, "log"); domain.ErrorCode(err) != domain.ENOTFOUND {
+		t.Fatalf("claim after STOP = %+v, %v; want nothing left", got, err)
 	}
 }
 

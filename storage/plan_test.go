@@ -21,6 +21,7 @@ func TestHotQueriesUseTheirIndexes(t *testing.T) {
 		{claimQuery, "messages_queued", false},
 		{`SELECT ` + messageCols + unhandled + ` ORDER BY id LIMIT ?`, "messages_unhandled", false},
 		{outboundByCarrierID, "messages_out_provider", false},
+		{failQueuedTo, "messages_queued", false},
 	}
 	for _, c := range cases {
 		args := make([]any, strings.Count(c.query, "?"))

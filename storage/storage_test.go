@@ -525,10 +525,19 @@ func TestComplaintLifecycleRecordsNotifications(t *testing.T) {
 func TestInboundStoredOnce(t *testing.T) {
 	f := newFixture(t)
 	m := &domain.Message{Provider: "africastalking", ProviderID: "ATXid_1", Phone: "+919800000020", Text: "COMPLAINT leak"}
+	if stored, err := f.messages.InboundStored(ctx, "africastalking", "ATXid_1"); err != nil || stored {
+		t.Fatalf("InboundStored before the first delivery = %v, %v; want false", stored, err)
+	}
 	first, dup, err := f.messages.StoreInbound(ctx, m)
 	must(t, err)
 	if dup {
 		t.Fatal("first delivery marked duplicate")
+	}
+	if stored, err := f.messages.InboundStored(ctx, "africastalking", "ATXid_1"); err != nil || !stored {
+		t.Fatalf("InboundStored after the first delivery = %v, %v; want true", stored, err)
+	}
+	if stored, err := f.messages.InboundStored(ctx, "twilio", "ATXid_1"); err != nil || stored {
+		t.Fatalf("InboundStored of another provider's id = %v, %v; want false", stored, err)
 	}
 	second, dup, err := f.messages.StoreInbound(ctx, &domain.Message{Provider: "africastalking", ProviderID: "ATXid_1", Phone: "+919800000020", Text: "COMPLAINT leak"})
 	must(t, err)
@@ -541,6 +550,39 @@ func TestInboundStoredOnce(t *testing.T) {
 	if dup {
 		t.Fatal("another provider's id was taken for a duplicate")
 	}
+}
+
+// Reads made inside Atomically see the unit's own writes before it
+// commits: the inbox answers a batch of messages in one unit, and a
+// STATUS after a RESOLVE in the same batch must report it resolved.
+func TestReadsInsideAtomicallySeeTheUnit(t *testing.T) {
+	f := newFixture(t)
+	c, err := f.complaints.CreateComplaint(ctx, domain.NewComplaint{Kind: domain.KindComplaint, Text: "no water", ReporterPhone: "+919800000020", Channel: domain.ChannelSMS})
+	must(t, err)
+	const phone = "+919800000030"
+	err = f.db.Atomically(ctx, func(ctx context.Context) error {
+		if _, err := f.complaints.ChangeComplaint(ctx, c.Ref, domain.ComplaintChange{Status: domain.StatusResolved, Note: "pipe fixed"}, "Sunita"); err != nil {
+			return err
+		}
+		if got, err := f.complaints.ComplaintByRef(ctx, c.Ref); err != nil || got.Status != domain.StatusResolved || got.LatestNote != "pipe fixed" {
+			t.Errorf("ComplaintByRef after a change in the unit = %+v, %v; want resolved, pipe fixed", got, err)
+		}
+		m := &domain.Member{Phone: phone, Name: "Kamla", Lang: "hi"}
+		if err := f.members.CreateMember(ctx, m); err != nil {
+			return err
+		}
+		if got, err := f.members.MemberByPhone(ctx, phone); err != nil || got.ID != m.ID {
+			t.Errorf("MemberByPhone of a member created in the unit = %+v, %v", got, err)
+		}
+		if lang, err := f.members.Language(ctx, phone); err != nil || lang != "hi" {
+			t.Errorf("Language of a member created in the unit = %q, %v; want hi", lang, err)
+		}
+		if _, err := f.ledger.Pay(ctx, m.ID); err != nil {
+			t.Errorf("Pay of a member created in the unit: %v", err)
+		}
+		return nil
+	})
+	must(t, err)
 }
 
 func TestSummary(t *testing.T) {

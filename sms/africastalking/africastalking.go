@@ -135,11 +135,7 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 	req.Header.Set("apiKey", s.APIKey)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	client := s.Client
-	if client == nil {
-		client = sms.HTTPClient()
-	}
-	resp, err := client.Do(req)
+	resp, err := sms.Do(s.Client, req)
 	if err != nil {
 		return "", fmt.Errorf("africastalking: %w", err)
 	}

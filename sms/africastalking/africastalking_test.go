@@ -143,3 +143,14 @@ func TestSender(t *testing.T) {
 		t.Errorf("%d calls, want %d", calls.Load(), len(cases))
 	}
 }
+
+// A request Africa's Talking took in full but did not answer may have
+// sent the message: the error says so, and one that never reached it is
+// retried.
+func TestSenderLateAnswer(t *testing.T) {
+	smstest.CheckLateAnswer(t, func(ctx context.Context, baseURL string) error {
+		s := &Sender{Username: "karyashala", APIKey: "secret-key", BaseURL: baseURL}
+		_, err := s.Send(ctx, &domain.Message{ID: 7, Phone: resident, Text: "hello"})
+		return err
+	})
+}

@@ -5,6 +5,7 @@ package kannel
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"golang.org/x/text/encoding/charmap"
-	"golang.org/x/text/encoding/unicode"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/sms"
@@ -84,27 +84,27 @@ func (h *Handler) inbound(c *fiber.Ctx) error {
 }
 
 // decode turns the text Kannel sent into UTF-8, by the charset its %C
-// reports: "UTF-8" (recoded by mo-recode), "UTF-16BE" (UCS-2 left as is),
-// "GSM" and "WINDOWS-1252" (7-bit and recoded messages, which Kannel hands
-// over in Latin-1), "binary" (8-bit data, not text).
+// reports: "UTF-8" (recoded by mo-recode), "GSM" and "WINDOWS-1252" (7-bit
+// and recoded messages, which Kannel hands over in Latin-1). "UTF-16BE"
+// (UCS-2 not recoded) is refused: the get-url's text=%a splits the text into
+// words at whitespace bytes and joins them with '+', and in UTF-16BE those
+// bytes are halves of letters (every Devanagari code unit starts with
+// 0x09), so the text is lost before it reaches us; mo-recode = true makes
+// Kannel send UTF-8 instead. "8-BIT" (and "binary") is data, not text.
 func decode(text, charset string) (string, error) {
 	switch strings.ToUpper(strings.TrimSpace(charset)) {
 	case "", "UTF-8", "UTF8":
 		return text, nil
 	case "UTF-16BE", "UCS-2", "UCS2", "UTF-16":
-		s, err := unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM).NewDecoder().String(text)
-		if err != nil {
-			return "", domain.Errorf(domain.EINVALID, "kannel inbound message: text is not %s: %v", charset, err)
-		}
-		return s, nil
+		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: the text came as %s (UCS-2 not recoded), which the get-url's text=%%a garbles; set mo-recode = true in the smsbox group so Kannel sends it as UTF-8", charset)
 	case "GSM", "ISO-8859-1", "LATIN1", "WINDOWS-1252":
 		if utf8.ValidString(text) {
 			return text, nil
 		}
 		s, _ := charmap.Windows1252.NewDecoder().String(text)
 		return s, nil
-	case "BINARY":
-		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: a binary (8-bit data) message is not text and cannot be answered")
+	case "8-BIT", "BINARY":
+		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: an 8-bit (binary data) message is not text and cannot be answered")
 	default:
 		return "", domain.Errorf(domain.EINVALID, "kannel inbound message: charset %q is not supported; use UTF-8 (mo-recode = true in the smsbox group)", charset)
 	}
@@ -188,11 +188,7 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 	if err != nil {
 		return "", sms.Permanent("kannel: %v; check sms.kannel.sendsms_url", err)
 	}
-	client := s.Client
-	if client == nil {
-		client = sms.HTTPClient()
-	}
-	resp, err := client.Do(req)
+	resp, err := sms.Do(s.Client, req)
 	if err != nil {
 		return "", fmt.Errorf("kannel: %w", redact(err, s.Password))
 	}
@@ -206,7 +202,7 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 
 // redact keeps the sendsms password out of errors (url.Error prints the URL).
 func redact(err error, password string) error {
-	if ue, ok := err.(*url.Error); ok && password != "" {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) && password != "" {
 		ue.URL = strings.ReplaceAll(ue.URL, url.QueryEscape(password), "REDACTED")
 	}
 	return err

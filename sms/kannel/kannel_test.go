@@ -37,7 +37,16 @@ func TestInbound(t *testing.T) {
 					t.Fatalf("%d inbound, %d replies; want 1, 1", n, len(out))
 				}
 			}},
-		{Label: "UCS-2 as UTF-16BE", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", utf16, "id", "b7a3c1e0-0002", "charset", "UTF-16BE", "coding", "2"),
+		// text=%a has split UCS-2 at its 0x09 bytes before it reaches us:
+		// refused, with the setting that makes Kannel send UTF-8.
+		{Label: "UCS-2 not recoded", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", utf16, "id", "b7a3c1e0-0002", "charset", "UTF-16BE", "coding", "2"),
+			ExpectedStatus: 400, ExpectedBodyContains: "set mo-recode = true in the smsbox group",
+			Check: func(t *testing.T) {
+				if n := in(); n != 1 {
+					t.Fatalf("%d inbound messages stored, want the UCS-2 one refused", n)
+				}
+			}},
+		{Label: "Hindi recoded by mo-recode", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "+919812345678", "text", "मदद", "id", "b7a3c1e0-0008", "charset", "UTF-8", "coding", "2"),
 			ExpectedStatus: 200,
 			Check: func(t *testing.T) {
 				out := e.Out(t, resident)
@@ -54,7 +63,10 @@ func TestInbound(t *testing.T) {
 				}
 			}},
 		{Label: "binary", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "\x01\x02", "id", "b7a3c1e0-0004", "charset", "binary", "coding", "1"),
-			ExpectedStatus: 400, ExpectedBodyContains: "binary"},
+			ExpectedStatus: 400, ExpectedBodyContains: "8-bit (binary data) message is not text"},
+		// what Kannel's %C says for an 8-bit message
+		{Label: "8-bit", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "\x01\x02", "id", "b7a3c1e0-0009", "charset", "8-BIT", "coding", "1"),
+			ExpectedStatus: 400, ExpectedBodyContains: "8-bit (binary data) message is not text"},
 		{Label: "missing id", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("from", "919812345678", "text", "help"),
 			ExpectedStatus: 400, ExpectedBodyContains: "message id is missing"},
 		{Label: "missing sender", Method: "GET", URL: "/sms/kannel/inbound?" + smstest.Form("text", "help", "id", "x"),
@@ -134,4 +146,14 @@ func TestSenderUnreachable(t *testing.T) {
 	if err == nil || sms.IsPermanent(err) || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("err = %v; want a temporary error without the password", err)
 	}
+}
+
+// A sendsms request the smsbox took in full but did not answer may have
+// been sent: the error says so, and one that never reached it is retried.
+func TestSenderLateAnswer(t *testing.T) {
+	smstest.CheckLateAnswer(t, func(ctx context.Context, baseURL string) error {
+		s := &Sender{SendSMSURL: baseURL + "/cgi-bin/sendsms", Username: "kuser", Password: "kpass"}
+		_, err := s.Send(ctx, &domain.Message{ID: 42, Phone: resident, Text: "hello"})
+		return err
+	})
 }

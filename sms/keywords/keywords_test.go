@@ -125,7 +125,7 @@ func TestReply(t *testing.T) {
 // practice, so the segment check below is honest.
 var sample = []string{
 	"ref", "C100000", "keyword", "RESOLVE", "currency", "INR",
-	"earned", "12345.00", "approved", "12345.00", "paid", "12345.00", "balance", "12345.00",
+	"earned", "12345.00", "approved", "12345.00", "paid", "12345.00", "balance", "12345.00", "max", "500",
 }
 
 // Every built-in reply fits one SMS segment in every built-in language; the

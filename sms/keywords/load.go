@@ -61,6 +61,8 @@ var replyVars = map[string]struct{ allowed, required []string }{
 	"leader_noted":       {[]string{"ref"}, nil},
 	"leader_not_found":   {[]string{"ref"}, nil},
 	"leader_closed":      {[]string{"ref", "status"}, nil},
+	"leader_already":     {[]string{"ref", "status"}, nil},
+	"leader_long_note":   {[]string{"keyword", "ref", "max"}, []string{"max"}},
 	"notify":             {[]string{"ref", "status"}, []string{"ref", "status"}},
 	"notify_note":        {[]string{"ref", "status", "note"}, []string{"ref", "status", "note"}},
 	"error":              {},

@@ -231,11 +231,7 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 	req.SetBasicAuth(s.AccountSID, s.AuthToken)
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	client := s.Client
-	if client == nil {
-		client = sms.HTTPClient()
-	}
-	resp, err := client.Do(req)
+	resp, err := sms.Do(s.Client, req)
 	if err != nil {
 		return "", fmt.Errorf("twilio: %w", err)
 	}

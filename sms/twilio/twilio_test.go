@@ -173,3 +173,13 @@ func TestSender(t *testing.T) {
 		})
 	}
 }
+
+// A request Twilio took in full but did not answer may have created the
+// message: the error says so, and one that never reached it is retried.
+func TestSenderLateAnswer(t *testing.T) {
+	smstest.CheckLateAnswer(t, func(ctx context.Context, baseURL string) error {
+		s := &Sender{AccountSID: "AC1", AuthToken: "authtok", From: "+15005550006", BaseURL: baseURL}
+		_, err := s.Send(ctx, &domain.Message{ID: 42, Phone: resident, Text: "hello"})
+		return err
+	})
+}

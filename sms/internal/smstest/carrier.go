@@ -2,9 +2,13 @@ package smstest
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/sms"
@@ -70,5 +74,49 @@ func CheckSendErr(t testing.TB, err error, wantErr string, permanent bool) {
 	}
 	if err != nil && sms.IsPermanent(err) != permanent {
 		t.Errorf("permanent = %v, want %v", sms.IsPermanent(err), permanent)
+	}
+}
+
+// CheckLateAnswer holds a Sender to "never twice": send, given a
+// carrier's base URL, sends one message on ctx. A carrier that read the
+// whole request and then answers too late, or drops the connection, may
+// have the message, and the error must say so (sms.MaybeSent), so it is
+// not sent again; a carrier that is not listening never got it, and the
+// error is an ordinary temporary one, retried.
+func CheckLateAnswer(t *testing.T, send func(ctx context.Context, baseURL string) error) {
+	t.Helper()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done(): // the sender gave up
+		case <-time.After(5 * time.Second):
+		}
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer slow.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := send(ctx, slow.URL); !sms.MaybeSent(err) {
+		t.Errorf("carrier took the request and answered late: err = %v; want one that says it may be sent", err)
+	}
+
+	reset := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		conn.Close()
+	}))
+	defer reset.Close()
+	if err := send(context.Background(), reset.URL); !sms.MaybeSent(err) {
+		t.Errorf("carrier took the request and dropped the connection: err = %v; want one that says it may be sent", err)
+	}
+
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	if err := send(context.Background(), dead.URL); err == nil || sms.MaybeSent(err) || sms.IsPermanent(err) {
+		t.Errorf("carrier not listening: err = %v; want a temporary error, retried", err)
 	}
 }
