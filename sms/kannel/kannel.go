@@ -146,8 +146,22 @@ type Sender struct {
 	// delivery reports are asked for.
 	PublicURL     string
 	CallbackToken string
-	Client        *http.Client
+	// Client, when nil, is one that opens a connection for every send: Go's
+	// transport sends a GET again by itself when a kept-alive connection
+	// closes before the answer, and sendsms is a GET, so the smsbox could
+	// take one message twice. One connection a send to the smsbox next door
+	// is cheap at the rates SMS goes out.
+	Client *http.Client
 }
+
+// oneShot is the Sender's client when none is given.
+var oneShot = func() *http.Client {
+	c := sms.HTTPClient()
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableKeepAlives = true
+	c.Transport = t
+	return c
+}()
 
 // Name is the provider name.
 func (s *Sender) Name() string { return Name }
@@ -188,7 +202,11 @@ func (s *Sender) Send(ctx context.Context, m *domain.Message) (string, error) {
 	if err != nil {
 		return "", sms.Permanent("kannel: %v; check sms.kannel.sendsms_url", err)
 	}
-	resp, err := sms.Do(s.Client, req)
+	client := s.Client
+	if client == nil {
+		client = oneShot
+	}
+	resp, err := sms.Do(client, req)
 	if err != nil {
 		return "", fmt.Errorf("kannel: %w", redact(err, s.Password))
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/karyashala/karyashala/domain"
@@ -145,6 +146,44 @@ func TestSenderUnreachable(t *testing.T) {
 	_, err := s.Send(context.Background(), &domain.Message{ID: 1, Phone: resident, Text: "hi"})
 	if err == nil || sms.IsPermanent(err) || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("err = %v; want a temporary error without the password", err)
+	}
+}
+
+// An smsbox that closes the connection after taking a request gets it
+// once: Go's transport would send a GET again by itself on a kept-alive
+// connection, so the sender keeps none.
+func TestSenderNeverSendsAGetTwice(t *testing.T) {
+	var mu sync.Mutex
+	got := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got[r.URL.Query().Get("text")]++
+		n := got[r.URL.Query().Get("text")]
+		mu.Unlock()
+		if r.URL.Query().Get("text") == "second" && n == 1 {
+			// Taken, then the connection drops before the answer.
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.WriteHeader(202)
+		fmt.Fprint(w, "0: Accepted for delivery")
+	}))
+	defer srv.Close()
+	s := &Sender{SendSMSURL: srv.URL + "/cgi-bin/sendsms", Username: "kuser", Password: "kpass"}
+	if _, err := s.Send(context.Background(), &domain.Message{ID: 1, Phone: resident, Text: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Send(context.Background(), &domain.Message{ID: 2, Phone: resident, Text: "second"})
+	mu.Lock()
+	defer mu.Unlock()
+	if got["second"] != 1 {
+		t.Fatalf("the smsbox took the second message %d times (send returned %v)", got["second"], err)
+	}
+	if !sms.MaybeSent(err) {
+		t.Fatalf("send = %v; want an error saying the message may have been sent", err)
 	}
 }
 
