@@ -3,6 +3,7 @@ package api
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -155,8 +156,8 @@ func (a *API) changeComplaint(c *fiber.Ctx) error {
 	switch {
 	case ch.Status == "" && ch.Note == "":
 		return domain.Errorf(domain.EINVALID, "status: required (one of %s), or a note alone", strings.Join(domain.ValidStatuses, ", "))
-	case len([]rune(ch.Note)) > 500:
-		return domain.Errorf(domain.EINVALID, "note: at most 500 characters; it is sent to the reporter by SMS")
+	case utf8.RuneCountInString(ch.Note) > domain.MaxNoteChars:
+		return domain.Errorf(domain.EINVALID, "note: at most %d characters; it is sent to the reporter by SMS", domain.MaxNoteChars)
 	}
 	if ch.Status != "" {
 		if err := oneOf("status", ch.Status, domain.ValidStatuses...); err != nil {
