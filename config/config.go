@@ -10,11 +10,14 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
+	"github.com/agnivade/levenshtein"
 	"github.com/nyaruka/phonenumbers"
 	"github.com/spf13/viper"
+	"gopkg.in/yaml.v3"
 )
 
 // Config is the whole configuration, with the keys of shared/CONTRACT.md.
@@ -109,44 +112,26 @@ func Default() Config {
 	return c
 }
 
-// defaults flattens Default() into viper keys, so every key is known to viper
-// and therefore overridable from the environment.
+// defaults flattens Default() into viper keys, one for every field of
+// Config, so every key is known to viper: only a known key is unmarshalled
+// and overridable from the environment, and a key left out here would
+// silently be its zero value (the rate limits were, until 2026-12-04).
 func defaults() map[string]any {
-	d := Default()
-	return map[string]any{
-		"http.addr":                   d.HTTP.Addr,
-		"db.path":                     d.DB.Path,
-		"region":                      d.Region,
-		"currency":                    d.Currency,
-		"languages":                   d.Languages,
-		"menus.path":                  "",
-		"keywords.path":               "",
-		"ussd.max_chars_gsm7":         d.USSD.MaxCharsGSM7,
-		"ussd.max_chars_ucs2":         d.USSD.MaxCharsUCS2,
-		"ussd.session_ttl":            d.USSD.SessionTTL,
-		"ussd.resume_window":          d.USSD.ResumeWindow,
-		"ussd.short_code":             d.USSD.ShortCode,
-		"sms.sender":                  d.SMS.Sender,
-		"sms.africastalking.username": "",
-		"sms.africastalking.api_key":  "",
-		"sms.africastalking.from":     "",
-		"sms.africastalking.base_url": d.SMS.AfricasTalking.BaseURL,
-		"sms.twilio.account_sid":      "",
-		"sms.twilio.auth_token":       "",
-		"sms.twilio.from":             "",
-		"sms.twilio.base_url":         d.SMS.Twilio.BaseURL,
-		"sms.kannel.sendsms_url":      "",
-		"sms.kannel.username":         "",
-		"sms.kannel.password":         "",
-		"sms.kannel.from":             "",
-		"sms.rate_per_second":         d.SMS.RatePerSecond,
-		"sms.workers":                 d.SMS.Workers,
-		"sms.max_attempts":            d.SMS.MaxAttempts,
-		"callbacks.token":             "",
-		"public_url":                  "",
-		"registration":                d.Registration,
-		"log.level":                   d.Log.Level,
+	out := map[string]any{}
+	var walk func(prefix string, v reflect.Value)
+	walk = func(prefix string, v reflect.Value) {
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			key := prefix + t.Field(i).Tag.Get("mapstructure")
+			if f := v.Field(i); f.Kind() == reflect.Struct {
+				walk(key+".", f)
+			} else {
+				out[key] = f.Interface()
+			}
+		}
 	}
+	walk("", reflect.ValueOf(Default()))
+	return out
 }
 
 // DefaultFile is read when no --config is given and it exists.
@@ -169,7 +154,12 @@ func Load(path string, set map[string]any) (Config, error) {
 			path = DefaultFile
 		}
 	}
+	source := "the defaults and KARYASHALA_* variables"
 	if path != "" {
+		source = path + " and KARYASHALA_* variables"
+		if err := unknownKeys(path); err != nil {
+			return Config{}, err
+		}
 		v.SetConfigFile(path)
 		v.SetConfigType("yaml")
 		if err := v.ReadInConfig(); err != nil {
@@ -181,16 +171,81 @@ func Load(path string, set map[string]any) (Config, error) {
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
-		return Config{}, fmt.Errorf("config %s: %w", path, err)
+		return Config{}, fmt.Errorf("config from %s: %w", source, err)
 	}
-	// A languages list from the environment arrives as one string.
-	if len(c.Languages) == 1 && strings.ContainsAny(c.Languages[0], ", ") {
-		c.Languages = strings.FieldsFunc(c.Languages[0], func(r rune) bool { return r == ',' || r == ' ' })
+	// A languages list from the environment arrives as one string, or as
+	// its comma-separated parts: "en, hi" and "[en, hi]" mean [en, hi].
+	var langs []string
+	for _, l := range c.Languages {
+		langs = append(langs, strings.FieldsFunc(l, func(r rune) bool { return r == ',' || r == ' ' || r == '[' || r == ']' })...)
 	}
+	c.Languages = langs
 	if err := c.Validate(); err != nil {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// unknownKeys reports every key in the file that is not a configuration
+// key, at its line and column: a misspelt key would otherwise be ignored
+// and its default used (http.address would listen on every interface,
+// callback.token would leave the callbacks open).
+func unknownKeys(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read config %s: %w", path, err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil || len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil // empty, or not a mapping: viper's reading says what is wrong
+	}
+	known := defaults()
+	var errs []error
+	var walk func(prefix string, n *yaml.Node)
+	walk = func(prefix string, n *yaml.Node) {
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			key := prefix + strings.ToLower(k.Value)
+			if _, leaf := known[key]; leaf {
+				continue
+			}
+			if val.Kind == yaml.MappingNode && isSection(known, key) {
+				walk(key+".", val)
+				continue
+			}
+			msg := fmt.Sprintf("%s:%d:%d: unknown key %q", path, k.Line, k.Column, key)
+			if near := nearestKey(known, key); near != "" {
+				msg += fmt.Sprintf("; did you mean %q?", near)
+			} else {
+				msg += "; README.md lists the keys"
+			}
+			errs = append(errs, errors.New(msg))
+		}
+	}
+	walk("", doc.Content[0])
+	return errors.Join(errs...)
+}
+
+// isSection reports whether key is the parent of configuration keys.
+func isSection(known map[string]any, key string) bool {
+	for k := range known {
+		if strings.HasPrefix(k, key+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// nearestKey is the known key closest to key, when one is close enough to
+// be a misspelling of it.
+func nearestKey(known map[string]any, key string) string {
+	best, bestD := "", 4
+	for k := range known {
+		if d := levenshtein.ComputeDistance(key, k); d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	return best
 }
 
 // Validate checks every key and returns all problems at once, each naming the
