@@ -36,6 +36,10 @@ type DB struct {
 	path string
 	w    *sql.DB // one connection: every write transaction
 	r    *sql.DB // read pool
+	// rolledBack is raised by SQLite's rollback hook on w: the writer
+	// clears it before each job and looks after, to learn whether SQLite
+	// ended the batch's transaction by itself (a full disk, an I/O error).
+	rolledBack atomic.Bool
 
 	jobs       chan *writeJob
 	later      chan *writeJob // deferrable jobs (domain.Deferrable)
@@ -116,22 +120,23 @@ func Open(path string) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	w := openCached(dsn(path, connWriter), true)
+	db := &DB{path: path, Now: time.Now, Languages: []string{"en", "hi"}}
+	w := openCached(dsn(path, connWriter), true, &db.rolledBack)
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	db := &DB{path: path, w: w, Now: time.Now, Languages: []string{"en", "hi"}}
+	db.w = w
 	db.syncWAL = db.fsyncWAL
 	if err := db.Migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
-	r := openCached(dsn(path, connReader), false)
+	r := openCached(dsn(path, connReader), false, nil)
 	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
-	db.ckpt = openCached(dsn(path, connOther), true)
+	db.ckpt = openCached(dsn(path, connOther), true, nil)
 	db.ckpt.SetMaxOpenConns(1)
 	db.jobs, db.closing, db.writerDone = make(chan *writeJob), make(chan struct{}), make(chan struct{})
 	db.later, db.quiet = make(chan *writeJob), quiet
@@ -678,8 +683,21 @@ func (b *batch) run(j *writeJob) {
 			return
 		}
 	}
+	b.db.rolledBack.Store(false)
 	err := runJob(j, b.tx)
 	b.errs[i] = err
+	if b.db.rolledBack.Load() {
+		// SQLite rolled the whole transaction back by itself (it may for
+		// a full disk, an I/O error, a lack of memory): the earlier jobs'
+		// changes are gone, and a statement after it would commit alone.
+		// Every job of the transaction is told so, this one too.
+		if err == nil {
+			err = errors.New("the database rolled the transaction back")
+		}
+		b.in = append(b.in, i)
+		b.abort(fmt.Errorf("write rolled back by the database, nothing of it was kept; try again: %w", err))
+		return
+	}
 	if err == nil {
 		b.in = append(b.in, i)
 		if savepoint {
@@ -709,6 +727,7 @@ func (b *batch) run(j *writeJob) {
 func (b *batch) abort(err error) {
 	b.tx.Rollback()
 	b.tx = nil
+	b.db.rolledBack.Store(false)
 	for _, i := range b.in {
 		b.errs[i] = err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -454,5 +455,70 @@ func TestOpenPathWithURICharacters(t *testing.T) {
 		if !strings.HasPrefix(e.Name(), filepath.Base(path)) {
 			t.Errorf("a file outside the database's name: %s", e.Name())
 		}
+	}
+}
+
+// When SQLite rolls a batch's transaction back by itself (a full disk here,
+// an I/O error or a lack of memory elsewhere) in the middle of a batch, no
+// caller is told a write stuck that did not, or failed that did: the
+// earlier jobs and the failing one are told they failed, and a job after it
+// runs in a transaction of its own and is answered as it ended.
+func TestBatchRolledBackByTheDatabase(t *testing.T) {
+	db, _ := outboxDB(t)
+	ctx := context.Background()
+	m := queue(t, db, "+919800000001", "hello")
+	var pages int
+	if err := db.w.QueryRow(`PRAGMA page_count`).Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	// A database that cannot grow much more: a full disk's stand-in.
+	if _, err := db.w.Exec(`PRAGMA max_page_count = ` + strconv.Itoa(pages+2)); err != nil {
+		t.Fatal(err)
+	}
+	hold, held := make(chan struct{}), make(chan struct{})
+	a := make(chan error, 1)
+	go func() { // first in the batch, holding the writer so the others join it
+		a <- db.write(ctx, func(tx *sql.Tx) error {
+			if err := insertOptOut("A")(tx); err != nil {
+				return err
+			}
+			close(held)
+			<-hold
+			return nil
+		})
+	}()
+	<-held
+	b := make(chan error, 1)
+	go func() { // one statement, without a savepoint, that fills the disk
+		b <- db.writeOne(ctx, func(tx *sql.Tx) error {
+			_, err := tx.Exec(`INSERT INTO opt_outs (phone, created_at) VALUES ('B', ?)`, strings.Repeat("x", 1<<20))
+			return err
+		})
+	}()
+	time.Sleep(20 * time.Millisecond)
+	c := make(chan error, 1)
+	go func() { // a sender's claim after it
+		_, err := NewOutbox(db).ClaimNext(ctx, "at")
+		c <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	close(hold)
+	errA, errB, errC := <-a, <-b, <-c
+	var stored int
+	if err := db.r.QueryRow(`SELECT COUNT(*) FROM opt_outs WHERE phone = 'A'`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if (errA == nil) != (stored == 1) {
+		t.Errorf("the first job was answered %v, and its row is stored: %v", errA, stored == 1)
+	}
+	if errB == nil {
+		t.Error("the write that filled the disk was answered nil")
+	}
+	got, err := NewMessageService(db).MessageByID(ctx, m.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if claimed := got.Status == domain.MsgSending; (errC == nil) != claimed {
+		t.Errorf("the claim after it was answered %v, and the message is %s", errC, got.Status)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"strings"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 )
@@ -23,12 +24,24 @@ type cachingConnector struct {
 	dsn    string
 	drv    *sqlite.Driver
 	detach bool
+	// rolledBack, when set, is raised whenever SQLite rolls back a
+	// transaction on a connection of this pool, by request or by itself.
+	rolledBack *atomic.Bool
 }
 
 func (c *cachingConnector) Connect(context.Context) (driver.Conn, error) {
 	conn, err := c.drv.Open(c.dsn)
 	if err != nil {
 		return nil, err
+	}
+	if c.rolledBack != nil {
+		h, ok := conn.(sqlite.HookRegisterer)
+		if !ok {
+			conn.Close()
+			return nil, errors.New("open database: the sqlite driver cannot report rollbacks")
+		}
+		flag := c.rolledBack
+		h.RegisterRollbackHook(func() { flag.Store(true) })
 	}
 	return &cachingConn{Conn: conn, stmts: map[string]*cachedStmt{}, detach: c.detach}, nil
 }
@@ -41,8 +54,8 @@ func (c *cachingConnector) Driver() driver.Driver { return c.drv }
 // transaction, and on the write connection that transaction carries other
 // callers' writes. database/sql still refuses to start a statement for a
 // context already done.
-func openCached(dsn string, detach bool) *sql.DB {
-	return sql.OpenDB(&cachingConnector{dsn: dsn, drv: &sqlite.Driver{}, detach: detach})
+func openCached(dsn string, detach bool, rolledBack *atomic.Bool) *sql.DB {
+	return sql.OpenDB(&cachingConnector{dsn: dsn, drv: &sqlite.Driver{}, detach: detach, rolledBack: rolledBack})
 }
 
 type cachedStmt struct {
