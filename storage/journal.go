@@ -547,7 +547,9 @@ func (db *DB) JournalStats() (flushes, sessions int64, seconds float64) {
 }
 
 // close flushes what is in memory and closes the journal; its files are
-// gone unless that flush failed.
+// gone unless that flush failed, or a save came while it ran: that save
+// went into the file the flush started, which then stays, to be replayed
+// at the next start. Saves after the unmap are refused (errClosed).
 func (j *journal) close() error {
 	if j.notOwner != nil {
 		return nil
@@ -557,8 +559,9 @@ func (j *journal) close() error {
 	err := j.flush(context.Background())
 	j.mu.Lock()
 	j.unmap()
+	saved := len(j.pending) > 0
 	j.mu.Unlock()
-	if err == nil {
+	if err == nil && !saved {
 		// The last file, started by the flush, holds nothing.
 		os.Remove(j.name(j.seq))
 	}

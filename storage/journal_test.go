@@ -3,6 +3,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -391,6 +392,51 @@ func BenchmarkJournalFlush(b *testing.B) {
 		b.StartTimer()
 		if err := j.flush(ctx); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// A session saved while Close's last flush runs goes into the file that
+// flush started; Close keeps that file, and the next start replays it. A
+// save once Close has finished is refused.
+func TestJournalKeepsASaveMadeDuringClose(t *testing.T) {
+	db := openTest(t)
+	ss := NewSessionStore(db)
+	ctx := context.Background()
+	save := func(id string) error {
+		return ss.SaveSession(ctx, &domain.USSDSession{ID: id, Phone: "+919800000001", State: []byte(`{}`), UpdatedAt: time.Now()})
+	}
+	if err := save("first"); err != nil {
+		t.Fatal(err)
+	}
+	// The writer held, so Close's flush waits in it with its batch taken.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go db.write(ctx, func(*sql.Tx) error { close(held); <-hold; return nil })
+	<-held
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	j := db.journal.Load()
+	for {
+		j.mu.Lock()
+		flushing := j.flushing != nil
+		j.mu.Unlock()
+		if flushing {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	errSave := save("during-close")
+	close(hold)
+	if err := <-closed; err != nil {
+		t.Fatal(err)
+	}
+	if err := save("after-close"); err == nil {
+		t.Error("a save after Close was answered nil")
+	}
+	again := NewSessionStore(openAt(t, db.Path()))
+	for _, id := range []string{"first", "during-close"} {
+		if _, err := again.SessionByID(ctx, id); err != nil && (id == "first" || errSave == nil) {
+			t.Errorf("session %s, saved (%v) before Close returned, is gone after a restart: %v", id, errSave, err)
 		}
 	}
 }
