@@ -40,6 +40,8 @@ type DB struct {
 	// clears it before each job and looks after, to learn whether SQLite
 	// ended the batch's transaction by itself (a full disk, an I/O error).
 	rolledBack atomic.Bool
+	// failed, once set, refuses every write (see fail).
+	failed atomic.Pointer[error]
 
 	jobs       chan *writeJob
 	later      chan *writeJob // deferrable jobs (domain.Deferrable)
@@ -197,6 +199,9 @@ func (db *DB) Path() string { return db.path }
 
 // Ping checks that the database answers, for /readyz.
 func (db *DB) Ping(ctx context.Context) error {
+	if err := db.failed.Load(); err != nil {
+		return *err
+	}
 	var one int
 	return db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
@@ -359,7 +364,21 @@ func (db *DB) writeRelaxed(ctx context.Context, fn func(tx *sql.Tx) error) error
 	return db.submit(&writeJob{ctx: ctx, fn: fn, relaxed: true})
 }
 
+// fail stops every later write with err. After an fsync fails the kernel
+// may have dropped the pages it could not write, and a later fsync can
+// succeed without them, so the file no longer matches what callers were
+// told (PostgreSQL stops for the same reason): what the WAL holds is read
+// again at the next start.
+func (db *DB) fail(err error) {
+	if db.failed.CompareAndSwap(nil, &err) {
+		slog.Error("storage stopped", "err", err)
+	}
+}
+
 func (db *DB) submit(job *writeJob) error {
+	if err := db.failed.Load(); err != nil {
+		return *err
+	}
 	ctx := job.ctx
 	if tx := db.txOf(ctx); tx != nil {
 		if job.one {
@@ -796,6 +815,9 @@ func (db *DB) syncer() {
 			}
 		}
 		err := db.syncWAL()
+		if err != nil {
+			db.fail(fmt.Errorf("the database file could not be made durable (fsync of the WAL: %w); writes are refused until the service is restarted: check the disk, then restart", err))
+		}
 		for _, j := range jobs {
 			j.done <- err
 		}

@@ -522,3 +522,28 @@ func TestBatchRolledBackByTheDatabase(t *testing.T) {
 		t.Errorf("the claim after it was answered %v, and the message is %s", errC, got.Status)
 	}
 }
+
+// After the WAL's fsync fails, what callers were told no longer matches
+// the file (the kernel may have dropped the pages it could not write), so
+// every later write is refused, and readiness fails, until a restart reads
+// the WAL again.
+func TestFailedSyncStopsWrites(t *testing.T) {
+	db := openTest(t)
+	ctx := context.Background()
+	db.syncWAL = func() error { return errors.New("input/output error") }
+	if err := db.write(ctx, insertOptOut("+919800000001")); err == nil {
+		t.Fatal("a write whose fsync failed was answered nil")
+	}
+	db.syncWAL = func() error { return nil }
+	err := db.write(ctx, insertOptOut("+919800000002"))
+	if err == nil || !strings.Contains(err.Error(), "writes are refused until the service is restarted") {
+		t.Fatalf("a write after a failed fsync: %v", err)
+	}
+	if err := db.Ping(ctx); err == nil {
+		t.Fatal("the database is ready after a failed fsync")
+	}
+	var n int
+	if err := db.r.QueryRow(`SELECT COUNT(*) FROM opt_outs WHERE phone = '+919800000002'`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("the refused write is stored: %d, %v", n, err)
+	}
+}
