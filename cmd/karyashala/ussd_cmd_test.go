@@ -18,7 +18,13 @@ import (
 // run executes the CLI with args and stdin in a fresh data folder.
 func run(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	t.Setenv("KARYASHALA_DB_PATH", filepath.Join(t.TempDir(), "k.db"))
+	return runOn(t, filepath.Join(t.TempDir(), "k.db"), stdin, args...)
+}
+
+// runOn is run on the database db, so that several commands can share it.
+func runOn(t *testing.T, db, stdin string, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("KARYASHALA_DB_PATH", db)
 	t.Chdir(t.TempDir()) // no karyashala.yaml around
 	root := rootCmd()
 	var out bytes.Buffer
