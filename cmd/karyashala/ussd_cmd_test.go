@@ -108,3 +108,19 @@ func TestSimulateOverHTTP(t *testing.T) {
 		t.Errorf("Dial = %q, %v; want the resume offer for the dropped session", got, err)
 	}
 }
+
+// A --lang that is not configured is refused, naming the ones that are,
+// instead of quietly running the session in the default language.
+func TestSimulateRefusesAnUnconfiguredLang(t *testing.T) {
+	out, err := run(t, "", "simulate", "--phone", "+919812345678", "--lang", "fr")
+	if err == nil || err.Error() != "--lang fr: not a configured language; use one of en, hi, or add it to languages in the configuration" {
+		t.Fatalf("simulate --lang fr: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "--- dialing") {
+		t.Fatalf("it dialed anyway:\n%s", out)
+	}
+	out, err = run(t, "", "simulate", "--phone", "+919812345678", "--lang", "hi")
+	if err != nil || !strings.Contains(out, "कार्यशाला में स्वागत है") {
+		t.Fatalf("simulate --lang hi: %v\n%s", err, out)
+	}
+}
