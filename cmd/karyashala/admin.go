@@ -1,7 +1,10 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -15,6 +18,24 @@ func withServices(cmd *cobra.Command, fn func(cfg config.Config, s *services) er
 	if err != nil {
 		return err
 	}
+	return servicesOn(cfg, fn)
+}
+
+// withDatabase is withServices for commands that read what a database
+// holds: opening creates and migrates one, so a missing file is refused
+// first rather than answered with an empty database and a success.
+func withDatabase(cmd *cobra.Command, fn func(cfg config.Config, s *services) error) error {
+	cfg, err := loadConfig(cmd, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(cfg.DB.Path); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database at %s; check db.path (or --config) and the working folder", cfg.DB.Path)
+	}
+	return servicesOn(cfg, fn)
+}
+
+func servicesOn(cfg config.Config, fn func(cfg config.Config, s *services) error) error {
 	s, err := openServices(cfg)
 	if err != nil {
 		return err
@@ -74,7 +95,7 @@ func backupCmd() *cobra.Command {
 		Short: "write a consistent copy of the database to FILE while the service runs",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withServices(cmd, func(cfg config.Config, s *services) error {
+			return withDatabase(cmd, func(cfg config.Config, s *services) error {
 				if err := s.DB.Backup(cmd.Context(), args[0]); err != nil {
 					return err
 				}

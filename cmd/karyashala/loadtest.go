@@ -16,6 +16,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
 
 	"github.com/karyashala/karyashala/domain"
 	"github.com/karyashala/karyashala/internal/proc"
@@ -41,7 +42,9 @@ throughput and p50/p99/p999 latency, with a progress line while it runs.
 Without --url it starts everything itself, each as its own process on a free
 loopback port: a do-nothing Fiber handler (the baseline, a fixed 200 for
 every request) and "karyashala serve --demo" on a fresh database in a
-temporary folder. Each round, --rounds times over, it sends the baseline a
+temporary folder, with a configuration of its own: the operator's
+karyashala.yaml and KARYASHALA_ variables are ignored, and its replies are
+logged, never sent. Each round, --rounds times over, it sends the baseline a
 bodiless GET load, then for each mode the mode's own requests first to the
 baseline and then to the server; with --latency-at it then offers that
 share of the mode's baseline rate, open loop, to the baseline and to the
@@ -131,6 +134,11 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 		return err
 	}
 	defer os.RemoveAll(dir)
+	// The server runs in dir, so every path given to it must not depend on
+	// the working folder (TMPDIR may be relative).
+	if dir, err = filepath.Abs(dir); err != nil {
+		return err
+	}
 
 	bareAddr, err := proc.FreeAddr()
 	if err != nil {
@@ -153,15 +161,21 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	if err != nil {
 		return err
 	}
-	args := []string{"serve", "--demo"}
+	confPath, err := writeLoadConfig(dir, addr, dbPath, o.Token)
+	if err != nil {
+		return err
+	}
+	args := []string{"serve", "--demo", "--config", confPath}
 	if cpuProfile != "" {
+		// The server runs in the temporary folder: a relative path would
+		// land there and be removed with it.
+		if cpuProfile, err = filepath.Abs(cpuProfile); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
 		args = append(args, "--cpuprofile", cpuProfile)
 	}
 	srv := exec.CommandContext(ctx, exe, args...)
-	srv.Env = append(os.Environ(), "KARYASHALA_HTTP_ADDR="+addr, "KARYASHALA_DB_PATH="+dbPath, "KARYASHALA_LOG_LEVEL=warn")
-	if o.Token != "" {
-		srv.Env = append(srv.Env, "KARYASHALA_CALLBACKS_TOKEN="+o.Token)
-	}
+	srv.Dir, srv.Env = dir, serverEnv(os.Environ())
 	if err := startAndWait(srv, "http://"+addr+"/readyz"); err != nil {
 		return fmt.Errorf("karyashala server: %w", err)
 	}
@@ -303,6 +317,46 @@ func spawnedLoad(ctx context.Context, cmd *cobra.Command, o loadtest.Options, mo
 	}
 	fmt.Fprintf(out, "server resident memory after the run: %.1f MB (sessions seeded: %d)\n", rss, seedSessions)
 	return nil
+}
+
+// writeLoadConfig writes the spawned server's whole configuration into dir
+// and returns its path. The load sends COMPLAINT messages from random
+// numbers: with the operator's karyashala.yaml the server would answer
+// them through a real carrier (paid SMS to strangers) or refuse them all
+// for want of its callbacks.token, so it gets only what the load needs,
+// and replies are logged, never sent.
+func writeLoadConfig(dir, addr, dbPath, token string) (string, error) {
+	conf := map[string]any{
+		"http": map[string]any{"addr": addr},
+		"db":   map[string]any{"path": dbPath},
+		"log":  map[string]any{"level": "warn"},
+		"sms":  map[string]any{"sender": "log"},
+	}
+	if token != "" {
+		conf["callbacks"] = map[string]any{"token": token}
+	}
+	b, err := yaml.Marshal(conf)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "karyashala.yaml")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return "", fmt.Errorf("write the load server's configuration: %w", err)
+	}
+	return path, nil
+}
+
+// serverEnv is environ without its KARYASHALA_ variables, which would
+// override the spawned server's own configuration key by key; the rest
+// (PATH, HOME, GOMAXPROCS, GODEBUG...) is kept.
+func serverEnv(environ []string) []string {
+	var env []string
+	for _, kv := range environ {
+		if !strings.HasPrefix(kv, "KARYASHALA_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 // waitInbox waits until the server has answered every stored SMS, a

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,5 +90,63 @@ func TestLoadtestProfilesItself(t *testing.T) {
 	}
 	if n := later.Load(); n != 0 {
 		t.Fatalf("loadtest sent %d requests although it could not write its profile", n)
+	}
+}
+
+// The spawned server is the load's own: the operator's karyashala.yaml and
+// KARYASHALA_ variables, here a Kannel sender and a callbacks.token, must
+// not reach it, or the load's COMPLAINT messages from random numbers would
+// be answered with real SMS, or refused with 403.
+func TestLoadtestServerIgnoresTheOperatorsConfig(t *testing.T) {
+	var sent atomic.Int64
+	carrier := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sent.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "0: Accepted for delivery")
+	}))
+	defer carrier.Close()
+
+	dir := t.TempDir()
+	t.Chdir(dir)
+	conf := "sms:\n  sender: kannel\n  kannel:\n    sendsms_url: " + carrier.URL + "/cgi-bin/sendsms\ncallbacks:\n  token: operators-secret\n"
+	if err := os.WriteFile(filepath.Join(dir, "karyashala.yaml"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KARYASHALA_SMS_SENDER", "kannel")
+	t.Setenv("KARYASHALA_SMS_KANNEL_SENDSMS_URL", carrier.URL+"/cgi-bin/sendsms")
+	t.Setenv("KS_TEST_RUN_MAIN", "1") // the children are this binary playing karyashala
+
+	root := rootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs([]string{"loadtest", "--modes", "sms", "--rounds", "1", "--duration", "200ms", "--concurrency", "4", "--latency-at", "0"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("loadtest: %v\n%s", err, out.String())
+	}
+	var results int
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, " requests, ") {
+			results++
+			if !strings.Contains(line, " 0 errors") {
+				t.Errorf("a run had errors (the operator's callbacks.token?): %s", line)
+			}
+		}
+	}
+	if results != 3 || !strings.Contains(out.String(), "sms: ") {
+		t.Fatalf("want the GET, baseline and server runs and the inbox line:\n%s", out.String())
+	}
+	if n := sent.Load(); n != 0 {
+		t.Fatalf("the load's server sent %d SMS through the operator's Kannel", n)
+	}
+}
+
+// The spawned server's environment keeps what the Go runtime and the
+// system need and drops every KARYASHALA_ override.
+func TestServerEnv(t *testing.T) {
+	got := serverEnv([]string{"PATH=/bin", "KARYASHALA_SMS_SENDER=twilio", "HOME=/root", "GOMAXPROCS=2", "KARYASHALA_CALLBACKS_TOKEN=x", "GODEBUG=gctrace=1"})
+	want := []string{"PATH=/bin", "HOME=/root", "GOMAXPROCS=2", "GODEBUG=gctrace=1"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("serverEnv = %q, want %q", got, want)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -195,6 +196,12 @@ func serve(ctx context.Context, cfg config.Config, demo bool) error {
 	if err != nil {
 		return err
 	}
+	// Bind before anything says the server is listening, or starts work in
+	// the background: a taken port ends the run here, with nothing to stop.
+	ln, err := net.Listen(srv.app.Config().Network, cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w; set http.addr or KARYASHALA_HTTP_ADDR to a free address", cfg.HTTP.Addr, err)
+	}
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -208,12 +215,12 @@ func serve(ctx context.Context, cfg config.Config, demo bool) error {
 	}
 
 	errc := make(chan error, 1)
-	go func() { errc <- srv.app.Listen(cfg.HTTP.Addr) }()
+	go func() { errc <- srv.app.Listener(ln) }()
 	slog.Info("karyashala listening", "addr", cfg.HTTP.Addr, "db", cfg.DB.Path, "version", version)
 
 	select {
 	case err = <-errc:
-		err = fmt.Errorf("listen on %s: %w; set http.addr or KARYASHALA_HTTP_ADDR to a free address", cfg.HTTP.Addr, err)
+		err = fmt.Errorf("serve on %s: %w", cfg.HTTP.Addr, err)
 	case <-ctx.Done():
 		slog.Info("shutting down: finishing requests in flight")
 		if e := srv.app.ShutdownWithTimeout(20 * time.Second); e != nil && !errors.Is(e, context.Canceled) {

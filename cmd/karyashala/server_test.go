@@ -393,3 +393,13 @@ func TestRateLimitReadsThePhoneTheHandlerReads(t *testing.T) {
 		}
 	}
 }
+
+// In-process simulate while a server holds the database's sessions is
+// refused with the way out the README's walk-through uses: --url.
+func TestSimulateWhileServingSuggestsURL(t *testing.T) {
+	_, s := testServer(t, nil)
+	_, err := runOn(t, s.DB.Path(), "1\n", "simulate", "--phone", "+919800000002")
+	if err == nil || !strings.Contains(err.Error(), "written by another process") || !strings.Contains(err.Error(), "simulate --url") {
+		t.Fatalf("simulate beside a server: %v, want a refusal suggesting --url", err)
+	}
+}

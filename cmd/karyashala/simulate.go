@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -50,6 +51,11 @@ func simulateCmd() *cobra.Command {
 				}
 				hop = httpHop(target, cfg.Callbacks.Token)
 			} else {
+				// The engine passes over a language it does not have, so an
+				// unconfigured one would silently give the default.
+				if lang != "" && !slices.Contains(cfg.Languages, lang) {
+					return fmt.Errorf("--lang %s: not a configured language; use one of %s, or add it to languages in the configuration", lang, strings.Join(cfg.Languages, ", "))
+				}
 				s, err := openServices(cfg)
 				if err != nil {
 					return err

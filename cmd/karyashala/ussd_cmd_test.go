@@ -18,7 +18,13 @@ import (
 // run executes the CLI with args and stdin in a fresh data folder.
 func run(t *testing.T, stdin string, args ...string) (string, error) {
 	t.Helper()
-	t.Setenv("KARYASHALA_DB_PATH", filepath.Join(t.TempDir(), "k.db"))
+	return runOn(t, filepath.Join(t.TempDir(), "k.db"), stdin, args...)
+}
+
+// runOn is run on the database db, so that several commands can share it.
+func runOn(t *testing.T, db, stdin string, args ...string) (string, error) {
+	t.Helper()
+	t.Setenv("KARYASHALA_DB_PATH", db)
 	t.Chdir(t.TempDir()) // no karyashala.yaml around
 	root := rootCmd()
 	var out bytes.Buffer
@@ -100,5 +106,21 @@ func TestSimulateOverHTTP(t *testing.T) {
 	got, err := s.Dial(context.Background(), "console-1", "09812345678", "*384#", "")
 	if err != nil || !strings.HasPrefix(got, "CON Welcome back.") {
 		t.Errorf("Dial = %q, %v; want the resume offer for the dropped session", got, err)
+	}
+}
+
+// A --lang that is not configured is refused, naming the ones that are,
+// instead of quietly running the session in the default language.
+func TestSimulateRefusesAnUnconfiguredLang(t *testing.T) {
+	out, err := run(t, "", "simulate", "--phone", "+919812345678", "--lang", "fr")
+	if err == nil || err.Error() != "--lang fr: not a configured language; use one of en, hi, or add it to languages in the configuration" {
+		t.Fatalf("simulate --lang fr: %v\n%s", err, out)
+	}
+	if strings.Contains(out, "--- dialing") {
+		t.Fatalf("it dialed anyway:\n%s", out)
+	}
+	out, err = run(t, "", "simulate", "--phone", "+919812345678", "--lang", "hi")
+	if err != nil || !strings.Contains(out, "कार्यशाला में स्वागत है") {
+		t.Fatalf("simulate --lang hi: %v\n%s", err, out)
 	}
 }

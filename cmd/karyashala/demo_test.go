@@ -1,0 +1,48 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/karyashala/karyashala/config"
+	"github.com/karyashala/karyashala/demo"
+	"github.com/karyashala/karyashala/domain"
+)
+
+// serve --demo with English alone (KARYASHALA_LANGUAGES=en) loads the whole
+// demo, and a worker dials in to an English menu.
+func TestDemoWithEnglishOnly(t *testing.T) {
+	srv, s := testServer(t, func(c *config.Config) { c.Languages = []string{"en"} })
+	ms, _, err := s.Members.FindMembers(context.Background(), domain.MemberFilter{Limit: 10})
+	if err != nil || len(ms) != 3 {
+		t.Fatalf("members %d, %v; want the demo's three", len(ms), err)
+	}
+	code, body := do(t, srv, form("POST", "/ussd/africastalking", "sessionId=s1&serviceCode=*384%23&phoneNumber=%2B919800000002&networkCode=40410&text="))
+	if code != 200 || !strings.HasPrefix(body, "CON ") {
+		t.Fatalf("dial: %d %q", code, body)
+	}
+}
+
+// A demo that cannot load says nothing was written and what to do.
+func TestDemoRefusedSaysWhatToDo(t *testing.T) {
+	cfg := config.Default()
+	cfg.DB.Path = filepath.Join(t.TempDir(), "k.db")
+	s, err := openServices(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.Members.CreateMember(ctx, &domain.Member{Phone: demo.LeaderPhone, Role: domain.RoleWorker, Status: domain.MemberPending}); err != nil {
+		t.Fatal(err)
+	}
+	err = loadDemo(ctx, s, cfg)
+	if err == nil || !strings.Contains(err.Error(), "already registered") || !strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), "db.path") {
+		t.Fatalf("loadDemo with the leader's phone taken: %v", err)
+	}
+	if ws, _ := s.Workshops.FindWorkshops(ctx); len(ws) != 0 {
+		t.Fatalf("a refused demo left %d workshops", len(ws))
+	}
+}
