@@ -46,3 +46,36 @@ func TestDemoRefusedSaysWhatToDo(t *testing.T) {
 		t.Fatalf("a refused demo left %d workshops", len(ws))
 	}
 }
+
+// The demo's phones are made up: with a carrier as the sender, one of them
+// would get a real SMS, so --demo is refused and nothing is written.
+func TestDemoRefusedWithACarrier(t *testing.T) {
+	cfg := config.Default()
+	cfg.DB.Path = filepath.Join(t.TempDir(), "k.db")
+	s, err := openServices(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	for _, c := range []struct {
+		sender, base string
+		refused      bool
+	}{
+		{"kannel", "", true},
+		{"twilio", "https://api.twilio.com", true},
+		{"africastalking", "http://127.0.0.1:9999", false}, // a test's stand-in
+	} {
+		cfg.SMS.Sender, cfg.SMS.Twilio.BaseURL, cfg.SMS.AfricasTalking.BaseURL = c.sender, c.base, c.base
+		if got := reachesPhones(cfg); got != c.refused {
+			t.Errorf("sms.sender %s at %q reaches phones: %v, want %v", c.sender, c.base, got, c.refused)
+		}
+	}
+	cfg.SMS.Sender = "kannel"
+	if err := loadDemo(ctx, s, cfg); err == nil || !strings.Contains(err.Error(), "sms.sender kannel") {
+		t.Fatalf("loadDemo with sms.sender kannel: %v", err)
+	}
+	if ws, _ := s.Workshops.FindWorkshops(ctx); len(ws) != 0 {
+		t.Fatalf("a refused demo left %d workshops", len(ws))
+	}
+}
