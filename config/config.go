@@ -374,12 +374,30 @@ func currencyRE(s string) bool {
 // writableDir checks that dir exists (creating it if need be) and that a file
 // can be created in it.
 func writableDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("directory %s cannot be created: %v", dir, err)
+	// Checked without creating anything: commands that only read the
+	// configuration (menu check, backup of a missing file) must not leave a
+	// folder behind; the database creates its own when it opens.
+	at := dir
+	for {
+		fi, err := os.Stat(at)
+		if err == nil {
+			if !fi.IsDir() {
+				return fmt.Errorf("directory %s cannot be created: %s is not a directory", dir, at)
+			}
+			break
+		}
+		parent := filepath.Dir(at)
+		if !errors.Is(err, os.ErrNotExist) || parent == at {
+			return fmt.Errorf("directory %s cannot be created: %v", dir, err)
+		}
+		at = parent
 	}
-	f, err := os.CreateTemp(dir, ".karyashala-write-check-*")
+	f, err := os.CreateTemp(at, ".karyashala-write-check-*")
 	if err != nil {
-		return fmt.Errorf("directory %s is not writable", dir)
+		if at == dir {
+			return fmt.Errorf("directory %s is not writable", dir)
+		}
+		return fmt.Errorf("directory %s cannot be created: %s is not writable", dir, at)
 	}
 	name := f.Name()
 	f.Close()

@@ -101,6 +101,13 @@ func TestValidationNamesKeys(t *testing.T) {
 			t.Errorf("read-only db folder: %v", err)
 		}
 	}
+	// A folder still to be made is checked, not made: the database makes it.
+	if _, err := config.Load("", map[string]any{"db.path": "new/sub/x.db"}); err != nil {
+		t.Errorf("db.path in folders still to be made: %v", err)
+	}
+	if _, err := os.Stat("new"); !os.IsNotExist(err) {
+		t.Errorf("loading the configuration made the database's folder: %v", err)
+	}
 	os.WriteFile("afile", nil, 0o644)
 	_, err = config.Load("", map[string]any{"db.path": "afile/x.db"})
 	if err == nil || !strings.Contains(err.Error(), "db.path: directory afile cannot be created") {
