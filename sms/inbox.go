@@ -373,6 +373,11 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 		return reply{}, err
 	}
 	if err != nil || mem.Role != domain.RoleLeader || mem.Status != domain.MemberActive {
+		if match.Fuzzy {
+			// "NOT C1042 done" from a resident is her sentence, not a
+			// misspelt NOTE: she gets what any text without a keyword gets.
+			return in.handle(ctx, m, in.Keywords.Unmatched(match))
+		}
 		slog.Info("leader command from a non-leader", "phone", domain.MaskPhone(m.Phone), "command", match.Command)
 		return say("leader_only", "keyword", kw)
 	}

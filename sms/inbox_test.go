@@ -120,6 +120,40 @@ func TestLeaderCommands(t *testing.T) {
 	}
 }
 
+// A one-edit guess at a leader command is only taken from a leader and
+// only with a reference after it; from anyone else it is answered as a text
+// with no keyword, so a resident whose complaint starts "Not working" is
+// told how to send it rather than that only leaders can use NOTE. An exact
+// leader keyword from a non-leader is still refused by name.
+func TestFuzzyLeaderCommands(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "r0", "COMPLAINT no water in ward 3")
+	help := send(t, e, resident, "r1", "hello").Text
+	for i, text := range []string{"Not working handpump in ward 5", "NOT C1001 checked", "Eject C1001 from the list?"} {
+		if got := send(t, e, resident, fmt.Sprintf("r%d", i+2), text); got.Text != help {
+			t.Errorf("resident's %q answered %q, want the help reply", text, got.Text)
+		}
+	}
+	if got := send(t, e, resident, "r9", "NOTE C1001 checked"); got.Text != "Sorry, only union leaders can use NOTE. Send HELP to see what you can do." {
+		t.Errorf("resident's exact NOTE answered %q", got.Text)
+	}
+
+	help = send(t, e, smstest.LeaderPhone, "l0", "hello").Text // in her language, Hindi
+	if got := send(t, e, smstest.LeaderPhone, "l1", "Eject the broken tap"); got.Text != help {
+		t.Errorf("leader's %q answered %q, want the help reply", "Eject the broken tap", got.Text)
+	}
+	if c, _ := e.Complaints.ComplaintByRef(ctx, "C1001"); c.Status != domain.StatusNew || c.LatestNote != "" {
+		t.Fatalf("C1001 changed by texts that are no command: %s %q", c.Status, c.LatestNote)
+	}
+	// the rule takes a leader's one-edit guess that names a reference
+	if got := send(t, e, smstest.LeaderPhone, "l2", "NOT C1001 checked"); got.Text != "Note added to C1001. The reporter is told by SMS." {
+		t.Errorf("leader's %q answered %q", "NOT C1001 checked", got.Text)
+	}
+	if c, _ := e.Complaints.ComplaintByRef(ctx, "C1001"); c.Status != domain.StatusNew || c.LatestNote != "checked" {
+		t.Errorf("C1001 after the leader's NOT = %s %q, want a note %q", c.Status, c.LatestNote, "checked")
+	}
+}
+
 // After STOP nothing reaches the phone but the one confirmation, until
 // START; STOP inside a sentence is not an opt-out.
 func TestOptOut(t *testing.T) {

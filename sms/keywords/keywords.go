@@ -15,6 +15,8 @@ import (
 
 	"github.com/agnivade/levenshtein"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/karyashala/karyashala/domain"
 )
 
 // Commands the gateway implements; a keyword set maps words to these.
@@ -39,6 +41,12 @@ var commands = []string{Complaint, Idea, Status, Pay, Help, Stop, Start, Ack, No
 // the keyword is the whole message and spelled exactly, so "stop the noise
 // near the school" is not an opt-out and "STEP" is not STOP.
 var alone = map[string]bool{Stop: true, Start: true}
+
+// leader are the commands that change a report. NOT, VOTE and EJECT are
+// everyday words one edit from NOTE and REJECT, so a one-edit guess at one
+// of these counts only when a reference follows ("NOT C1042 checked"): a
+// sentence that merely starts with such a word stays a sentence.
+var leader = map[string]bool{Ack: true, Note: true, Resolve: true, Reject: true}
 
 // fuzzyMin is the shortest keyword (in letters) a misspelling may match.
 const fuzzyMin = 4
@@ -111,12 +119,25 @@ func (s *Set) Match(text string) Match {
 		e, ok = s.fuzzy(key)
 		m.Fuzzy = ok
 	}
-	if !ok || alone[e.command] && args != "" {
+	if !ok || alone[e.command] && args != "" || m.Fuzzy && leader[e.command] && !startsWithRef(args) {
+		m.Fuzzy = false
 		m.Lang = s.guessLang(word)
 		return m
 	}
 	m.Command, m.Keyword, m.Lang = e.command, e.keyword, e.lang
 	return m
+}
+
+// Unmatched is m as it would be had its first word selected no command, for
+// a guess the caller refuses: the inbox refuses a one-edit leader command
+// from a phone that is not a leader's.
+func (s *Set) Unmatched(m Match) Match {
+	return Match{Word: m.Word, Args: m.Args, Lang: s.guessLang(m.Word)}
+}
+
+func startsWithRef(args string) bool {
+	_, _, ok := domain.CutRef(args)
+	return ok
 }
 
 // fuzzy finds the one command whose keyword of fuzzyMin or more letters is

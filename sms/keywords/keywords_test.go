@@ -82,6 +82,35 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+// A one-edit guess at a leader command counts only when a reference
+// follows: everyday words one edit from NOTE and REJECT (NOT, VOTE, EJECT)
+// start ordinary sentences. An exact leader keyword is always the command,
+// so that a leader without a reference is told how to use it.
+func TestFuzzyLeaderCommandNeedsReference(t *testing.T) {
+	s := builtinSet(t)
+	cases := []struct {
+		text, command, args string
+		fuzzy               bool
+	}{
+		{"Not working handpump in ward 5", "", "working handpump in ward 5", false},
+		{"Vote for a new well", "", "for a new well", false},
+		{"Eject the broken tap", "", "the broken tap", false},
+		{"REJEC C1042 not ours", Reject, "C1042 not ours", true},
+		{"RESOLV #c-1042 fixed", Resolve, "#c-1042 fixed", true},
+		// what the rule gives: the reference makes the guess count
+		{"NOT C1001 checked", Note, "C1001 checked", true},
+		{"Eject C1001 from the list?", Reject, "C1001 from the list?", true},
+		{"NOTE working", Note, "working", false},
+		{"REJECT", Reject, "", false},
+	}
+	for _, c := range cases {
+		m := s.Match(c.text)
+		if m.Command != c.command || m.Args != c.args || m.Fuzzy != c.fuzzy {
+			t.Errorf("Match(%q) = {Command:%q Args:%q Fuzzy:%v}, want {%q %q %v}", c.text, m.Command, m.Args, m.Fuzzy, c.command, c.args, c.fuzzy)
+		}
+	}
+}
+
 // Devanagari typed with a decomposed nukta or a zero-width joiner still
 // matches the keyword written the usual way.
 func TestMatchNormalisation(t *testing.T) {
