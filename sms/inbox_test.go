@@ -208,6 +208,19 @@ func TestOptOut(t *testing.T) {
 	}
 }
 
+// A byte-order mark or zero-width space around STOP, as some phones and
+// gateways send it, is still an opt-out.
+func TestOptOutWithInvisibleCharacters(t *testing.T) {
+	e := smstest.New(t)
+	for i, text := range []string{"\ufeffSTOP", "STOP\u200b"} {
+		phone := fmt.Sprintf("+91981234560%d", i)
+		got := send(t, e, phone, fmt.Sprintf("inv%d", i), text)
+		if opted, _ := e.Messages.IsOptedOut(ctx, phone); !opted || !strings.HasPrefix(got.Text, "You will get no more messages") {
+			t.Errorf("%+q: opted out %v, reply %q", text, opted, got.Text)
+		}
+	}
+}
+
 // Deliveries of one message racing each other, and answerers racing each
 // other, handle it once: one complaint, one reply, since the message is
 // stored once and marking it answered, handling it and replying are one

@@ -246,16 +246,38 @@ func Normalize(word string) string {
 // the rest of text with separating spaces and punctuation trimmed, both in
 // NFC.
 func split(text string) (word, rest string) {
-	text = strings.TrimSpace(norm.NFC.String(text))
+	text = strings.TrimFunc(norm.NFC.String(text), isBlank)
 	end := strings.IndexFunc(text, func(r rune) bool { return !isWordRune(r) })
 	if end < 0 {
 		return text, ""
 	}
 	word, rest = text[:end], text[end:]
 	rest = strings.TrimLeftFunc(rest, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(":,;.!?।-", r)
+		return isBlank(r) || strings.ContainsRune(":,;.!?।-", r)
 	})
-	return word, strings.TrimSpace(rest)
+	return word, strings.TrimRightFunc(rest, isBlank)
+}
+
+// isBlank is white space or a character that shows nothing and that phones,
+// keyboards and gateways slip into a message: a byte-order mark at the
+// start, a zero-width space after a word, direction marks, a soft hyphen.
+// Such a character next to STOP must not hide it. The zero-width joiner and
+// non-joiner are not blank: inside a Devanagari word they choose how it is
+// drawn, and Normalize drops them when comparing.
+func isBlank(r rune) bool {
+	switch {
+	case unicode.IsSpace(r),
+		r == '\u00ad',                // soft hyphen
+		r == '\u180e',                // Mongolian vowel separator, once a space
+		r == '\u200b',                // zero-width space
+		r == '\u200e', r == '\u200f', // left-to-right and right-to-left marks
+		r >= '\u202a' && r <= '\u202e', // direction embeddings and overrides
+		r >= '\u2060' && r <= '\u2064', // word joiner, invisible operators
+		r >= '\u2066' && r <= '\u2069', // direction isolates
+		r == '\ufeff':                  // byte-order mark, zero-width no-break space
+		return true
+	}
+	return false
 }
 
 func isWordRune(r rune) bool {

@@ -111,6 +111,28 @@ func TestFuzzyLeaderCommandNeedsReference(t *testing.T) {
 	}
 }
 
+// Characters that show nothing, which phones and gateways add (a
+// byte-order mark at the start, a zero-width space after a word, direction
+// marks), neither hide a keyword nor end up in its arguments; a joiner
+// inside a Devanagari word is kept.
+func TestMatchIgnoresInvisibleCharacters(t *testing.T) {
+	s := builtinSet(t)
+	cases := []struct{ text, command, args string }{
+		{"\ufeffSTOP", Stop, ""},
+		{"STOP\u200b", Stop, ""},
+		{"\u200e STOP \u2060", Stop, ""},
+		{"\u200bHELP", Help, ""},
+		{"STATUS\u200bC1042", Status, "C1042"},
+		{"\ufeffCOMPLAINT\u200b no water\u200b", Complaint, "no water"},
+		{"शिकायत\u200b नल टूटा\u200d", Complaint, "नल टूटा\u200d"},
+	}
+	for _, c := range cases {
+		if m := s.Match(c.text); m.Command != c.command || m.Args != c.args {
+			t.Errorf("Match(%+q) = {Command:%q Word:%+q Args:%+q}, want {%q %+q}", c.text, m.Command, m.Word, m.Args, c.command, c.args)
+		}
+	}
+}
+
 // Devanagari typed with a decomposed nukta or a zero-width joiner still
 // matches the keyword written the usual way.
 func TestMatchNormalisation(t *testing.T) {
