@@ -13,6 +13,7 @@ import (
 	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
+	"github.com/karyashala/karyashala/sms/keywords"
 	"github.com/karyashala/karyashala/storage"
 )
 
@@ -218,6 +219,25 @@ func TestOptOutWithInvisibleCharacters(t *testing.T) {
 		if opted, _ := e.Messages.IsOptedOut(ctx, phone); !opted || !strings.HasPrefix(got.Text, "You will get no more messages") {
 			t.Errorf("%+q: opted out %v, reply %q", text, opted, got.Text)
 		}
+	}
+}
+
+// In a programme whose only language is Hindi, STOP still opts out and is
+// confirmed in Hindi, and a leader's RESOLVE works and is answered in Hindi.
+func TestHindiOnlyProgramme(t *testing.T) {
+	e := smstest.New(t)
+	kw, err := keywords.Load("", []string{"hi"})
+	if err != nil {
+		t.Fatalf("built-in keywords for [hi]: %v", err)
+	}
+	e.Inbox.Keywords = kw
+	send(t, e, resident, "h0", "शिकायत नल टूटा")
+	if got := send(t, e, smstest.LeaderPhone, "h1", "RESOLVE C1001 नल ठीक"); got.Text != "C1001 अब हल है। शिकायतकर्ता को SMS भेजा जाएगा" || got.Lang != "hi" {
+		t.Errorf("RESOLVE in [hi] answered %q (%s)", got.Text, got.Lang)
+	}
+	got := send(t, e, resident, "h2", "STOP")
+	if opted, _ := e.Messages.IsOptedOut(ctx, resident); !opted || got.Text != "अब आपको संदेश नहीं आएँगे। फिर शुरू करने के लिए START भेजें" || got.Lang != "hi" {
+		t.Errorf("STOP in [hi]: opted out %v, reply %q (%s)", opted, got.Text, got.Lang)
 	}
 }
 

@@ -48,6 +48,13 @@ var alone = map[string]bool{Stop: true, Start: true}
 // sentence that merely starts with such a word stays a sentence.
 var leader = map[string]bool{Ack: true, Note: true, Resolve: true, Reject: true}
 
+// AnyLanguage lists, in place of a language, the keywords of a command that
+// belong to no one language (STOP, STATUS), so that a programme in any of
+// its languages has them. A reply to one is in the language the word's
+// script suggests: the first configured language with keywords in that
+// script, for a Latin word in [hi] or [hi, en] Hindi, in [en, hi] English.
+const AnyLanguage = "any"
+
 // fuzzyMin is the shortest keyword (in letters) a misspelling may match.
 const fuzzyMin = 4
 
@@ -73,7 +80,7 @@ type Match struct {
 type entry struct {
 	command string
 	keyword string
-	lang    string
+	lang    string // "" when listed under AnyLanguage
 	norm    string
 	runes   int
 }
@@ -125,6 +132,9 @@ func (s *Set) Match(text string) Match {
 		return m
 	}
 	m.Command, m.Keyword, m.Lang = e.command, e.keyword, e.lang
+	if m.Lang == "" {
+		m.Lang = s.guessLang(word)
+	}
 	return m
 }
 
@@ -217,12 +227,13 @@ func (s *Set) Reply(lang, key string, vars ...string) string {
 // HasLang reports whether lang is one the set replies in.
 func (s *Set) HasLang(lang string) bool { return slices.Contains(s.langs, lang) }
 
-// Keywords lists the keywords of a command in a language, as the set spells
-// them; for help texts and docs.
+// Keywords lists the keywords of a command a sender can use in a language,
+// those listed under AnyLanguage included, as the set spells them; for help
+// texts and docs.
 func (s *Set) Keywords(command, lang string) []string {
 	var out []string
 	for _, e := range s.entries {
-		if e.command == command && e.lang == lang {
+		if e.command == command && (e.lang == lang || e.lang == "") {
 			out = append(out, e.keyword)
 		}
 	}

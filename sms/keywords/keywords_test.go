@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -157,6 +158,34 @@ func TestOnlyConfiguredLanguages(t *testing.T) {
 	}
 	if got := s.Reply("hi", "help"); got != s.Reply("en", "help") {
 		t.Errorf("reply in an unconfigured language should fall back to the default, got %q", got)
+	}
+}
+
+// A programme in Hindi alone has STOP, START, STATUS, PAY and the leader
+// commands too (the built-in set lists them under "any"), and answers them
+// in Hindi; with English first they are answered in English, as before.
+func TestHindiOnlyProgramme(t *testing.T) {
+	s, err := Load("", []string{"hi"})
+	if err != nil {
+		t.Fatalf("built-in keywords for [hi]: %v", err)
+	}
+	for text, command := range map[string]string{"STOP": Stop, "start": Start, "STATUS C1042": Status, "PAY": Pay,
+		"ACK C1042": Ack, "NOTE C1042 plumber": Note, "RESOLVE C1042": Resolve, "REJECT C1042": Reject, "शिकायत नल": Complaint} {
+		if m := s.Match(text); m.Command != command || m.Lang != "hi" {
+			t.Errorf("[hi] Match(%q) = {Command:%q Lang:%q}, want %s in hi", text, m.Command, m.Lang, command)
+		}
+	}
+	if got := s.Keywords(Stop, "hi"); !slices.Contains(got, "STOP") {
+		t.Errorf("Keywords(stop, hi) = %q, want STOP among them", got)
+	}
+	for langs, want := range map[string]string{"en,hi": "en", "hi,en": "hi", "en": "en"} {
+		s, err := Load("", strings.Split(langs, ","))
+		if err != nil {
+			t.Fatalf("built-in keywords for [%s]: %v", langs, err)
+		}
+		if m := s.Match("STOP"); m.Command != Stop || m.Lang != want {
+			t.Errorf("[%s] Match(STOP) = {Command:%q Lang:%q}, want stop in %s", langs, m.Command, m.Lang, want)
+		}
 	}
 }
 

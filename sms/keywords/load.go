@@ -176,9 +176,12 @@ func (l *loader) commands(n *yaml.Node) {
 				l.bad(lv, "expected a list of keywords, e.g. [%s]", strings.ToUpper(k.Value))
 				return
 			}
-			configured := slices.Contains(l.langs, lk.Value)
+			lang, configured := lk.Value, slices.Contains(l.langs, lk.Value)
+			if lang == AnyLanguage {
+				lang, configured = "", true
+			}
 			for _, kw := range lv.Content {
-				if l.keyword(k.Value, lk.Value, kw, configured) {
+				if l.keyword(k.Value, lang, kw, configured) {
 					covered[k.Value] = true
 				}
 			}
