@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -409,6 +410,27 @@ func TestDashboardAndCSV(t *testing.T) {
 	}
 	if r := c.get("/console/dashboard/secrets.csv"); r.Status != http.StatusNotFound {
 		t.Fatalf("unknown table: %d", r.Status)
+	}
+}
+
+// The CSV links on the dashboard download the period the page shows, not
+// the current month: the links carry from and to as query parameters.
+func TestDashboardCSVLinksKeepPeriod(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.client(t)
+	c.signIn(f.secret)
+	page := c.get("/console/dashboard?from=2026-01-01&to=2026-01-31")
+	links := regexp.MustCompile(`href="(/console/dashboard/(figures|demand)\.csv[^"]*)"`).FindAllStringSubmatch(page.Body, -1)
+	if len(links) != 2 {
+		t.Fatalf("found %d figures/demand CSV links, want 2", len(links))
+	}
+	for _, l := range links {
+		link := htmlUnescape(l[1])
+		r := c.get(link)
+		want := "karyashala-" + l[2] + "-2026-01-01-2026-01-31.csv"
+		if r.Status != 200 || !strings.Contains(r.Header.Get("Content-Disposition"), want) {
+			t.Errorf("link %q: %d, %q; want the file %s", link, r.Status, r.Header.Get("Content-Disposition"), want)
+		}
 	}
 }
 

@@ -27,7 +27,6 @@ type dashboardData struct {
 	S        *domain.Summary
 	Months   []month
 	Charts   []template.HTML
-	Query    string // from=...&to=..., for the CSV links
 }
 
 // period reads ?from=&to= as local dates (to inclusive); the default is the
@@ -78,7 +77,7 @@ func (h *Console) dashboardPage(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	d := dashboardData{From: fromS, To: toS, Query: "from=" + fromS + "&to=" + toS}
+	d := dashboardData{From: fromS, To: toS}
 	if d.S, err = h.d.Reports.Summary(h.ctx(c), from, to); err != nil {
 		return h.fail(c, err)
 	}
