@@ -3,7 +3,9 @@ package console_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/console"
 
 	"github.com/karyashala/karyashala/domain"
@@ -432,6 +435,56 @@ func TestDashboardCSVLinksKeepPeriod(t *testing.T) {
 			t.Errorf("link %q: %d, %q; want the file %s", link, r.Status, r.Header.Get("Content-Disposition"), want)
 		}
 	}
+}
+
+// The dashboard and the API's summary read the same dates as the same days
+// in the programme's zone: work approved at 01:30 on 21 November in India
+// (20:00 UTC the day before) counts on the 21st in both, whatever zone the
+// server runs in.
+func TestDashboardAndAPISummaryAgreeOnDays(t *testing.T) {
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	must(t, err)
+	f := newFixtureIn(t, false, kolkata)
+	api.New(api.Deps{Services: f.deps.Services, Region: "IN", Languages: []string{"en", "hi"}, Currency: "INR", Location: kolkata}).Routes(f.app)
+	f.db.Now = func() time.Time { return time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC) }
+	_, err = f.deps.Tasks.ApproveWork(context.Background(), f.report.ID, "test")
+	must(t, err)
+	c := f.client(t)
+	c.signIn(f.secret)
+	for day, want := range map[string]int64{"2026-11-20": 0, "2026-11-21": 10000} {
+		q := "?from=" + day + "&to=" + day
+		r := c.get("/console/dashboard/figures.csv" + q)
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.Body, "\ufeff"))).ReadAll()
+		must(t, err)
+		figures := map[string]string{}
+		for _, row := range rows {
+			figures[row[0]] = row[1]
+		}
+		req := httptest.NewRequest("GET", "/api/v1/reports/summary"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+f.secret)
+		res, err := f.app.Test(req)
+		must(t, err)
+		var s struct {
+			From     time.Time `json:"from"`
+			Earnings int64     `json:"earnings_total_minor"`
+		}
+		must(t, json.NewDecoder(res.Body).Decode(&s))
+		res.Body.Close()
+		wantFrom := day + "T00:00:00+05:30"
+		if figures["from"] != wantFrom || figures["earnings_total_INR"] != strconv.FormatFloat(float64(want)/100, 'f', 2, 64) {
+			t.Errorf("dashboard for %s: from %s, earnings %s; want from %s, earnings %d paise", day, figures["from"], figures["earnings_total_INR"], wantFrom, want)
+		}
+		if !s.From.Equal(mustParse(t, wantFrom)) || s.Earnings != want {
+			t.Errorf("API summary for %s: from %s, earnings %d; want from %s, earnings %d", day, s.From, s.Earnings, wantFrom, want)
+		}
+	}
+}
+
+func mustParse(t *testing.T, rfc3339 string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, rfc3339)
+	must(t, err)
+	return v
 }
 
 func TestSimulator(t *testing.T) {
