@@ -1,6 +1,7 @@
 package console
 
 import (
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
@@ -205,7 +206,18 @@ func (h *Console) changeComplaint(c *fiber.Ctx) error {
 	}
 	msg := cm.Ref + " " + actionDone[action] + "."
 	if cm.ReporterPhone != "" && !cm.Anonymous {
-		msg += " The reporter is told by SMS (see Messages below)."
+		// Her notification is recorded but not sent after STOP.
+		opted, err := h.d.Messages.IsOptedOut(h.ctx(c), cm.ReporterPhone)
+		switch {
+		case err != nil:
+			// The change is made; only what to say about the SMS is unsure.
+			slog.Error("console: read reporter's opt-out", "ref", cm.Ref, "err", err)
+			msg += " See Messages below for whether the reporter was sent an SMS."
+		case opted:
+			msg += " The reporter sent STOP, so no SMS was sent to her; tell her another way if she should know."
+		default:
+			msg += " The reporter is told by SMS (see Messages below)."
+		}
 	}
 	return h.redirect(c, back, nil, msg)
 }

@@ -227,6 +227,32 @@ func TestComplaintQueueAndActions(t *testing.T) {
 	}
 }
 
+// A reporter who sent STOP gets no SMS about her report, so the console
+// does not tell the leader she does; another reporter still is told.
+func TestComplaintChangeAfterReporterSentStop(t *testing.T) {
+	f := newFixture(t, false)
+	must(t, f.deps.Messages.OptOut(context.Background(), f.complaint.ReporterPhone))
+	c := f.client(t)
+	c.signIn(f.secret)
+	c.get("/console/complaints/" + f.complaint.Ref)
+	page := c.follow(c.post("/console/complaints/"+f.complaint.Ref, url.Values{"action": {"acknowledge"}}))
+	if !strings.Contains(page.Body, "The reporter sent STOP, so no SMS was sent to her") || strings.Contains(page.Body, "The reporter is told by SMS") {
+		t.Errorf("flash after a change to a report whose reporter sent STOP: %s", flashText(page.Body))
+	}
+	page = c.follow(c.post("/console/complaints/"+f.complaint2.Ref, url.Values{"action": {"acknowledge"}}))
+	if !strings.Contains(page.Body, "The reporter is told by SMS") {
+		t.Errorf("flash after a change to a report whose reporter gets SMS: %s", flashText(page.Body))
+	}
+}
+
+// flashText is the flash message on a page, for failure messages.
+func flashText(body string) string {
+	if m := regexp.MustCompile(`<p class="flash[^"]*"[^>]*>([^<]*)</p>`).FindStringSubmatch(body); m != nil {
+		return htmlUnescape(m[1])
+	}
+	return "(no flash)"
+}
+
 func TestWorkApprovalsAndPay(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()

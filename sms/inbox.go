@@ -414,10 +414,22 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 	}
 	metrics.Inc("complaint_changed_sms")
 	slog.Info("leader changed a report by sms", "ref", c.Ref, "status", c.Status, "leader", domain.MaskPhone(m.Phone))
-	if status == "" {
-		return say("leader_noted", "ref", c.Ref)
+	noted, done := "leader_noted", "leader_done"
+	if c.ReporterPhone != "" {
+		// Her notification was recorded but not sent: the leader must not
+		// count on her knowing.
+		opted, err := in.Messages.IsOptedOut(ctx, c.ReporterPhone)
+		if err != nil {
+			return reply{}, err
+		}
+		if opted {
+			noted, done = "leader_noted_opted_out", "leader_done_opted_out"
+		}
 	}
-	return say("leader_done", "ref", c.Ref, "status", in.Keywords.Reply(lang, "state_"+c.Status))
+	if status == "" {
+		return say(noted, "ref", c.Ref)
+	}
+	return say(done, "ref", c.Ref, "status", in.Keywords.Reply(lang, "state_"+c.Status))
 }
 
 func hasNonLatinLetter(s string) bool {

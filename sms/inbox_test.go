@@ -155,6 +155,34 @@ func TestFuzzyLeaderCommands(t *testing.T) {
 	}
 }
 
+// A leader whose change cannot reach the reporter, because she sent STOP,
+// is told so instead of "The reporter is told by SMS", also when the STOP
+// and the change are answered in the same batch.
+func TestLeaderToldReporterSentStop(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "r1", "COMPLAINT no water in ward 3")
+	for _, id := range []string{"r2", "l1"} {
+		from, text := resident, "STOP"
+		if id == "l1" {
+			from, text = smstest.LeaderPhone, "ACK C1001"
+		}
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: id, From: from, To: "22384", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := e.Out(t, smstest.LeaderPhone)
+	if got := out[len(out)-1].Text; got != "C1001 is now acknowledged. The reporter sent STOP, so she gets no SMS about it; tell her another way." {
+		t.Errorf("ACK after the reporter's STOP answered %q", got)
+	}
+	if got := send(t, e, smstest.LeaderPhone, "l2", "NOTE C1001 tanker on Friday"); got.Text != "Note added to C1001. The reporter sent STOP, so she gets no SMS about it; tell her another way." {
+		t.Errorf("NOTE after the reporter's STOP answered %q", got.Text)
+	}
+	send(t, e, resident, "r3", "START")
+	if got := send(t, e, smstest.LeaderPhone, "l3", "RESOLVE C1001 tanker came"); got.Text != "C1001 is now resolved. The reporter is told by SMS." {
+		t.Errorf("RESOLVE after the reporter's START answered %q", got.Text)
+	}
+}
+
 // After STOP nothing reaches the phone but the one confirmation, until
 // START; STOP inside a sentence is not an opt-out.
 func TestOptOut(t *testing.T) {
