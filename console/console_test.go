@@ -288,8 +288,15 @@ func TestWorkApprovalsAndPay(t *testing.T) {
 
 	id := strconv.FormatInt(f.worker.ID, 10)
 	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"150"}, "payout_key": {hidden(r.Body).Get("payout_key")}}))
-	if pay, _ := f.deps.Ledger.Pay(ctx, f.worker.ID); pay.Paid != 0 || !strings.Contains(r.Body, "more than the balance") {
-		t.Fatalf("payout above the balance was recorded or not refused: paid %d", pay.Paid)
+	if pay, _ := f.deps.Ledger.Pay(ctx, f.worker.ID); pay.Paid != 0 || flashText(r.Body) != "₹150.00 is more than her balance of ₹100.00; pay at most the balance" {
+		t.Fatalf("payout above the balance: paid %d, told %q", pay.Paid, flashText(r.Body))
+	}
+	// in money, not in paise under the API's field name
+	for _, amount := range []string{"0", "0.00"} {
+		r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {amount}, "payout_key": {hidden(r.Body).Get("payout_key")}}))
+		if got := flashText(r.Body); got != "amount: ₹0.00 is nothing to pay; type the amount she was paid, e.g. 150" {
+			t.Errorf("payout of %q: told %q", amount, got)
+		}
 	}
 	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"60.5"}, "reference": {"UPI-1"}}))
 	if !strings.Contains(r.Body, "Payout of ₹60.50 to Sunita Devi recorded") || !strings.Contains(r.Body, "<strong>₹39.50</strong>") {
