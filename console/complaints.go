@@ -130,7 +130,7 @@ type complaintData struct {
 }
 
 func (h *Console) complaintPage(c *fiber.Ctx) error {
-	ref, err := domain.ParseRef(c.Params("ref"))
+	ref, err := pathRef(c)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -174,7 +174,7 @@ var actionDone = map[string]string{
 }
 
 func (h *Console) changeComplaint(c *fiber.Ctx) error {
-	ref, err := domain.ParseRef(c.Params("ref"))
+	ref, err := pathRef(c)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -220,6 +220,18 @@ func (h *Console) changeComplaint(c *fiber.Ctx) error {
 		}
 	}
 	return h.redirect(c, back, nil, msg)
+}
+
+// pathRef reads the report's reference from the URL path. Fiber gives the
+// segment still escaped, and a browser or a typed link escapes "#C1042" as
+// %23C1042 and "C 1042" as C%201042; both must find the report, as the API
+// finds them.
+func pathRef(c *fiber.Ctx) (string, error) {
+	raw := c.Params("ref")
+	if u, err := url.PathUnescape(raw); err == nil {
+		raw = u
+	}
+	return domain.ParseRef(raw)
 }
 
 func contains(list []string, s string) bool {

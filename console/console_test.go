@@ -227,6 +227,28 @@ func TestComplaintQueueAndActions(t *testing.T) {
 	}
 }
 
+// A reference in a console URL is read as people type it, escaped the way
+// a browser sends it: "#C1001", "C 1001", "c-1001".
+func TestComplaintPageEscapedReference(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.client(t)
+	c.signIn(f.secret)
+	n := strings.TrimPrefix(f.complaint.Ref, "C")
+	for _, p := range []string{"%23C" + n, "C%20" + n, "c-" + n, "%23c%2D" + n} {
+		if r := c.get("/console/complaints/" + p); r.Status != 200 || !strings.Contains(r.Body, "पानी की टंकी टूटी है") {
+			t.Errorf("/console/complaints/%s: %d %s", p, r.Status, snippet(r.Body))
+		}
+	}
+	c.get("/console/complaints/" + f.complaint.Ref)
+	r := c.post("/console/complaints/%23"+f.complaint.Ref, url.Values{"action": {"acknowledge"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /console/complaints/%%23%s: %d %s", f.complaint.Ref, r.Status, snippet(r.Body))
+	}
+	if cm, _ := f.deps.Complaints.ComplaintByRef(context.Background(), f.complaint.Ref); cm.Status != domain.StatusAcknowledged {
+		t.Errorf("after acknowledging through %%23%s: %s", f.complaint.Ref, cm.Status)
+	}
+}
+
 // A reporter who sent STOP gets no SMS about her report, so the console
 // does not tell the leader she does; another reporter still is told.
 func TestComplaintChangeAfterReporterSentStop(t *testing.T) {
