@@ -25,6 +25,10 @@ type Deps struct {
 	Currency string
 	// Now is the clock for default periods; nil means time.Now.
 	Now func() time.Time
+	// Location is the programme's time zone: a bare date in a query or a
+	// deadline (2026-12-04) is that day there, as on the console's
+	// dashboard. nil means UTC.
+	Location *time.Location
 }
 
 // API is the operator API: the handlers and the services they call.
@@ -47,6 +51,9 @@ func New(deps Deps) *API {
 	}
 	if deps.Now == nil {
 		deps.Now = time.Now
+	}
+	if deps.Location == nil {
+		deps.Location = time.UTC
 	}
 	if len(deps.Languages) == 0 {
 		deps.Languages = []string{"en"}

@@ -12,12 +12,12 @@ import (
 const summaryDays = 30
 
 // summary reports the programme's outcome for [from, to): dates are
-// YYYY-MM-DD (UTC; a date in to counts the whole day) or RFC 3339, and the
-// period defaults to the last 30 days.
+// YYYY-MM-DD (days in the programme's zone; a date in to counts the whole
+// day) or RFC 3339, and the period defaults to the last 30 days.
 func (a *API) summary(c *fiber.Ctx) error {
 	to := a.Now().UTC()
 	if raw := c.Query("to"); raw != "" {
-		t, err := parseWhen("to", raw, true)
+		t, err := a.parseWhen("to", raw, true)
 		if err != nil {
 			return err
 		}
@@ -25,7 +25,7 @@ func (a *API) summary(c *fiber.Ctx) error {
 	}
 	from := to.AddDate(0, 0, -summaryDays)
 	if raw := c.Query("from"); raw != "" {
-		t, err := parseWhen("from", raw, false)
+		t, err := a.parseWhen("from", raw, false)
 		if err != nil {
 			return err
 		}

@@ -181,11 +181,12 @@ func oneOf(field, value string, allowed ...string) error {
 	return domain.Errorf(domain.EINVALID, "%s: %q is not one of %s", field, value, strings.Join(allowed, ", "))
 }
 
-// parseWhen reads a date (YYYY-MM-DD, midnight UTC) or an RFC 3339 time.
-// With endOfDay a bare date means the end of that day, so that
-// from=2026-11-01&to=2026-11-30 covers the whole of November.
-func parseWhen(field, raw string, endOfDay bool) (time.Time, error) {
-	if t, err := time.Parse(time.DateOnly, raw); err == nil {
+// parseWhen reads a date (YYYY-MM-DD, its midnight in the programme's
+// zone) or an RFC 3339 time. With endOfDay a bare date means the end of
+// that day, so that from=2026-11-01&to=2026-11-30 covers the whole of
+// November where the programme is.
+func (a *API) parseWhen(field, raw string, endOfDay bool) (time.Time, error) {
+	if t, err := time.ParseInLocation(time.DateOnly, raw, a.Location); err == nil {
 		if endOfDay {
 			t = t.AddDate(0, 0, 1)
 		}

@@ -81,7 +81,7 @@ func (a *API) createTask(c *fiber.Ctx) error {
 
 // deadline reads a task deadline, which must lie ahead.
 func (a *API) deadline(raw string) (time.Time, error) {
-	d, err := parseWhen("deadline", raw, true)
+	d, err := a.parseWhen("deadline", raw, true)
 	if err != nil {
 		return d, err
 	}

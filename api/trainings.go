@@ -142,7 +142,7 @@ func (a *API) requestTraining(c *fiber.Ctx) error {
 func (a *API) trainingDemand(c *fiber.Ctx) error {
 	since := a.Now().AddDate(0, 0, -demandWindowDays)
 	if raw := c.Query("since"); raw != "" {
-		t, err := parseWhen("since", raw, false)
+		t, err := a.parseWhen("since", raw, false)
 		if err != nil {
 			return err
 		}

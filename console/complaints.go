@@ -1,6 +1,7 @@
 package console
 
 import (
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
@@ -129,7 +130,7 @@ type complaintData struct {
 }
 
 func (h *Console) complaintPage(c *fiber.Ctx) error {
-	ref, err := domain.ParseRef(c.Params("ref"))
+	ref, err := pathRef(c)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -173,7 +174,7 @@ var actionDone = map[string]string{
 }
 
 func (h *Console) changeComplaint(c *fiber.Ctx) error {
-	ref, err := domain.ParseRef(c.Params("ref"))
+	ref, err := pathRef(c)
 	if err != nil {
 		return h.fail(c, err)
 	}
@@ -205,9 +206,32 @@ func (h *Console) changeComplaint(c *fiber.Ctx) error {
 	}
 	msg := cm.Ref + " " + actionDone[action] + "."
 	if cm.ReporterPhone != "" && !cm.Anonymous {
-		msg += " The reporter is told by SMS (see Messages below)."
+		// Her notification is recorded but not sent after STOP.
+		opted, err := h.d.Messages.IsOptedOut(h.ctx(c), cm.ReporterPhone)
+		switch {
+		case err != nil:
+			// The change is made; only what to say about the SMS is unsure.
+			slog.Error("console: read reporter's opt-out", "ref", cm.Ref, "err", err)
+			msg += " See Messages below for whether the reporter was sent an SMS."
+		case opted:
+			msg += " The reporter sent STOP, so no SMS was sent to her; tell her another way if she should know."
+		default:
+			msg += " The reporter is told by SMS (see Messages below)."
+		}
 	}
 	return h.redirect(c, back, nil, msg)
+}
+
+// pathRef reads the report's reference from the URL path. Fiber gives the
+// segment still escaped, and a browser or a typed link escapes "#C1042" as
+// %23C1042 and "C 1042" as C%201042; both must find the report, as the API
+// finds them.
+func pathRef(c *fiber.Ctx) (string, error) {
+	raw := c.Params("ref")
+	if u, err := url.PathUnescape(raw); err == nil {
+		raw = u
+	}
+	return domain.ParseRef(raw)
 }
 
 func contains(list []string, s string) bool {

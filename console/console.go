@@ -79,6 +79,10 @@ type Options struct {
 	Currency  string   // ISO 4217
 	Region    string   // default region for phone numbers
 	ShortCode string   // the USSD code the simulator dials, e.g. "*384#"
+	// Location is the programme's time zone: a day the dashboard is asked
+	// for (from=2026-12-04) is that whole day there, as in the API's
+	// summary. nil means UTC.
+	Location *time.Location
 	// SessionTTL is how long a signed-in session lasts without use; 0
 	// means 12 hours.
 	SessionTTL time.Duration
@@ -116,6 +120,9 @@ func New(d Deps, o Options) (*Console, error) {
 	}
 	if o.ShortCode == "" {
 		o.ShortCode = "*384#"
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
 	}
 	now := d.Now
 	if now == nil {

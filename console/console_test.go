@@ -3,8 +3,11 @@ package console_test
 import (
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/console"
 
 	"github.com/karyashala/karyashala/domain"
@@ -223,6 +227,54 @@ func TestComplaintQueueAndActions(t *testing.T) {
 	}
 }
 
+// A reference in a console URL is read as people type it, escaped the way
+// a browser sends it: "#C1001", "C 1001", "c-1001".
+func TestComplaintPageEscapedReference(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.client(t)
+	c.signIn(f.secret)
+	n := strings.TrimPrefix(f.complaint.Ref, "C")
+	for _, p := range []string{"%23C" + n, "C%20" + n, "c-" + n, "%23c%2D" + n} {
+		if r := c.get("/console/complaints/" + p); r.Status != 200 || !strings.Contains(r.Body, "पानी की टंकी टूटी है") {
+			t.Errorf("/console/complaints/%s: %d %s", p, r.Status, snippet(r.Body))
+		}
+	}
+	c.get("/console/complaints/" + f.complaint.Ref)
+	r := c.post("/console/complaints/%23"+f.complaint.Ref, url.Values{"action": {"acknowledge"}})
+	if r.Status != http.StatusSeeOther {
+		t.Fatalf("POST /console/complaints/%%23%s: %d %s", f.complaint.Ref, r.Status, snippet(r.Body))
+	}
+	if cm, _ := f.deps.Complaints.ComplaintByRef(context.Background(), f.complaint.Ref); cm.Status != domain.StatusAcknowledged {
+		t.Errorf("after acknowledging through %%23%s: %s", f.complaint.Ref, cm.Status)
+	}
+}
+
+// A reporter who sent STOP gets no SMS about her report, so the console
+// does not tell the leader she does; another reporter still is told.
+func TestComplaintChangeAfterReporterSentStop(t *testing.T) {
+	f := newFixture(t, false)
+	must(t, f.deps.Messages.OptOut(context.Background(), f.complaint.ReporterPhone))
+	c := f.client(t)
+	c.signIn(f.secret)
+	c.get("/console/complaints/" + f.complaint.Ref)
+	page := c.follow(c.post("/console/complaints/"+f.complaint.Ref, url.Values{"action": {"acknowledge"}}))
+	if !strings.Contains(page.Body, "The reporter sent STOP, so no SMS was sent to her") || strings.Contains(page.Body, "The reporter is told by SMS") {
+		t.Errorf("flash after a change to a report whose reporter sent STOP: %s", flashText(page.Body))
+	}
+	page = c.follow(c.post("/console/complaints/"+f.complaint2.Ref, url.Values{"action": {"acknowledge"}}))
+	if !strings.Contains(page.Body, "The reporter is told by SMS") {
+		t.Errorf("flash after a change to a report whose reporter gets SMS: %s", flashText(page.Body))
+	}
+}
+
+// flashText is the flash message on a page, for failure messages.
+func flashText(body string) string {
+	if m := regexp.MustCompile(`<p class="flash[^"]*"[^>]*>([^<]*)</p>`).FindStringSubmatch(body); m != nil {
+		return htmlUnescape(m[1])
+	}
+	return "(no flash)"
+}
+
 func TestWorkApprovalsAndPay(t *testing.T) {
 	f := newFixture(t, false)
 	ctx := context.Background()
@@ -258,8 +310,15 @@ func TestWorkApprovalsAndPay(t *testing.T) {
 
 	id := strconv.FormatInt(f.worker.ID, 10)
 	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"150"}, "payout_key": {hidden(r.Body).Get("payout_key")}}))
-	if pay, _ := f.deps.Ledger.Pay(ctx, f.worker.ID); pay.Paid != 0 || !strings.Contains(r.Body, "more than the balance") {
-		t.Fatalf("payout above the balance was recorded or not refused: paid %d", pay.Paid)
+	if pay, _ := f.deps.Ledger.Pay(ctx, f.worker.ID); pay.Paid != 0 || flashText(r.Body) != "₹150.00 is more than her balance of ₹100.00; pay at most the balance" {
+		t.Fatalf("payout above the balance: paid %d, told %q", pay.Paid, flashText(r.Body))
+	}
+	// in money, not in paise under the API's field name
+	for _, amount := range []string{"0", "0.00"} {
+		r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {amount}, "payout_key": {hidden(r.Body).Get("payout_key")}}))
+		if got := flashText(r.Body); got != "amount: ₹0.00 is nothing to pay; type the amount she was paid, e.g. 150" {
+			t.Errorf("payout of %q: told %q", amount, got)
+		}
 	}
 	r = c.follow(c.post("/console/payouts", url.Values{"member_id": {id}, "amount": {"60.5"}, "reference": {"UPI-1"}}))
 	if !strings.Contains(r.Body, "Payout of ₹60.50 to Sunita Devi recorded") || !strings.Contains(r.Body, "<strong>₹39.50</strong>") {
@@ -410,6 +469,77 @@ func TestDashboardAndCSV(t *testing.T) {
 	if r := c.get("/console/dashboard/secrets.csv"); r.Status != http.StatusNotFound {
 		t.Fatalf("unknown table: %d", r.Status)
 	}
+}
+
+// The CSV links on the dashboard download the period the page shows, not
+// the current month: the links carry from and to as query parameters.
+func TestDashboardCSVLinksKeepPeriod(t *testing.T) {
+	f := newFixture(t, false)
+	c := f.client(t)
+	c.signIn(f.secret)
+	page := c.get("/console/dashboard?from=2026-01-01&to=2026-01-31")
+	links := regexp.MustCompile(`href="(/console/dashboard/(figures|demand)\.csv[^"]*)"`).FindAllStringSubmatch(page.Body, -1)
+	if len(links) != 2 {
+		t.Fatalf("found %d figures/demand CSV links, want 2", len(links))
+	}
+	for _, l := range links {
+		link := htmlUnescape(l[1])
+		r := c.get(link)
+		want := "karyashala-" + l[2] + "-2026-01-01-2026-01-31.csv"
+		if r.Status != 200 || !strings.Contains(r.Header.Get("Content-Disposition"), want) {
+			t.Errorf("link %q: %d, %q; want the file %s", link, r.Status, r.Header.Get("Content-Disposition"), want)
+		}
+	}
+}
+
+// The dashboard and the API's summary read the same dates as the same days
+// in the programme's zone: work approved at 01:30 on 21 November in India
+// (20:00 UTC the day before) counts on the 21st in both, whatever zone the
+// server runs in.
+func TestDashboardAndAPISummaryAgreeOnDays(t *testing.T) {
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	must(t, err)
+	f := newFixtureIn(t, false, kolkata)
+	api.New(api.Deps{Services: f.deps.Services, Region: "IN", Languages: []string{"en", "hi"}, Currency: "INR", Location: kolkata}).Routes(f.app)
+	f.db.Now = func() time.Time { return time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC) }
+	_, err = f.deps.Tasks.ApproveWork(context.Background(), f.report.ID, "test")
+	must(t, err)
+	c := f.client(t)
+	c.signIn(f.secret)
+	for day, want := range map[string]int64{"2026-11-20": 0, "2026-11-21": 10000} {
+		q := "?from=" + day + "&to=" + day
+		r := c.get("/console/dashboard/figures.csv" + q)
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(r.Body, "\ufeff"))).ReadAll()
+		must(t, err)
+		figures := map[string]string{}
+		for _, row := range rows {
+			figures[row[0]] = row[1]
+		}
+		req := httptest.NewRequest("GET", "/api/v1/reports/summary"+q, nil)
+		req.Header.Set("Authorization", "Bearer "+f.secret)
+		res, err := f.app.Test(req)
+		must(t, err)
+		var s struct {
+			From     time.Time `json:"from"`
+			Earnings int64     `json:"earnings_total_minor"`
+		}
+		must(t, json.NewDecoder(res.Body).Decode(&s))
+		res.Body.Close()
+		wantFrom := day + "T00:00:00+05:30"
+		if figures["from"] != wantFrom || figures["earnings_total_INR"] != strconv.FormatFloat(float64(want)/100, 'f', 2, 64) {
+			t.Errorf("dashboard for %s: from %s, earnings %s; want from %s, earnings %d paise", day, figures["from"], figures["earnings_total_INR"], wantFrom, want)
+		}
+		if !s.From.Equal(mustParse(t, wantFrom)) || s.Earnings != want {
+			t.Errorf("API summary for %s: from %s, earnings %d; want from %s, earnings %d", day, s.From, s.Earnings, wantFrom, want)
+		}
+	}
+}
+
+func mustParse(t *testing.T, rfc3339 string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, rfc3339)
+	must(t, err)
+	return v
 }
 
 func TestSimulator(t *testing.T) {

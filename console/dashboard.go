@@ -27,25 +27,26 @@ type dashboardData struct {
 	S        *domain.Summary
 	Months   []month
 	Charts   []template.HTML
-	Query    string // from=...&to=..., for the CSV links
 }
 
-// period reads ?from=&to= as local dates (to inclusive); the default is the
-// current month so far.
+// period reads ?from=&to= as days in the programme's zone (to inclusive),
+// the way the API's summary reads them; the default is the current month
+// so far.
 func (h *Console) period(c *fiber.Ctx) (from, to time.Time, fromS, toS string, err error) {
-	now := h.now().Local()
+	loc := h.o.Location
+	now := h.now().In(loc)
 	fromS, toS = c.Query("from"), c.Query("to")
 	if fromS == "" {
-		fromS = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.Local).Format("2006-01-02")
+		fromS = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, loc).Format("2006-01-02")
 	}
 	if toS == "" {
 		toS = now.Format("2006-01-02")
 	}
-	from, err = time.ParseInLocation("2006-01-02", fromS, time.Local)
+	from, err = time.ParseInLocation("2006-01-02", fromS, loc)
 	if err != nil {
 		return from, to, fromS, toS, domain.Errorf(domain.EINVALID, "from: %q is not a date like 2026-01-31", fromS)
 	}
-	last, err := time.ParseInLocation("2006-01-02", toS, time.Local)
+	last, err := time.ParseInLocation("2006-01-02", toS, loc)
 	if err != nil {
 		return from, to, fromS, toS, domain.Errorf(domain.EINVALID, "to: %q is not a date like 2026-01-31", toS)
 	}
@@ -57,10 +58,10 @@ func (h *Console) period(c *fiber.Ctx) (from, to time.Time, fromS, toS string, e
 }
 
 // lastTwelveMonths reads each of the last twelve calendar months, the
-// current one included.
+// current one included, in the programme's zone.
 func (h *Console) lastTwelveMonths(ctx context.Context) ([]month, error) {
-	now := h.now().Local()
-	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.Local).AddDate(0, -11, 0)
+	now := h.now().In(h.o.Location)
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, h.o.Location).AddDate(0, -11, 0)
 	out := make([]month, 0, 12)
 	for i := 0; i < 12; i++ {
 		start := first.AddDate(0, i, 0)
@@ -78,7 +79,7 @@ func (h *Console) dashboardPage(c *fiber.Ctx) error {
 	if err != nil {
 		return h.fail(c, err)
 	}
-	d := dashboardData{From: fromS, To: toS, Query: "from=" + fromS + "&to=" + toS}
+	d := dashboardData{From: fromS, To: toS}
 	if d.S, err = h.d.Reports.Summary(h.ctx(c), from, to); err != nil {
 		return h.fail(c, err)
 	}
@@ -155,7 +156,7 @@ func (h *Console) dashboardCSV(c *fiber.Ctx) error {
 	w.Flush()
 	name := fmt.Sprintf("karyashala-%s-%s-%s.csv", table, fromS, toS)
 	if table == "months" {
-		name = fmt.Sprintf("karyashala-months-to-%s.csv", h.now().Local().Format("2006-01"))
+		name = fmt.Sprintf("karyashala-months-to-%s.csv", h.now().In(h.o.Location).Format("2006-01"))
 	}
 	c.Set(fiber.HeaderContentType, "text/csv; charset=utf-8")
 	c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+name+`"`)
@@ -167,8 +168,8 @@ func (h *Console) dashboardCSV(c *fiber.Ctx) error {
 func (h *Console) figureRows(s *domain.Summary) [][]string {
 	return [][]string{
 		{"metric", "value"},
-		{"from", s.From.UTC().Format(time.RFC3339)},
-		{"to", s.To.UTC().Format(time.RFC3339)},
+		{"from", s.From.In(h.o.Location).Format(time.RFC3339)},
+		{"to", s.To.In(h.o.Location).Format(time.RFC3339)},
 		{"women_with_paid_work", itoa(s.WomenWithPaidWork)},
 		{"women_with_paid_work_previous", itoa(s.WomenWithPaidWorkBefore)},
 		{"earnings_total_" + h.money.code, h.money.Plain(s.EarningsTotal)},

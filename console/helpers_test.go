@@ -40,6 +40,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, withDial bool) *fixture {
 	t.Helper()
+	return newFixtureIn(t, withDial, nil)
+}
+
+// newFixtureIn is newFixture with the console in the programme time zone
+// loc (nil: the default, UTC).
+func newFixtureIn(t *testing.T, withDial bool, loc *time.Location) *fixture {
+	t.Helper()
 	ctx := context.Background()
 	db := storagetest.Open(t)
 	f := &fixture{db: db}
@@ -66,7 +73,7 @@ func newFixture(t *testing.T, withDial bool) *fixture {
 	f.secret, _, err = d.Tokens.CreateToken(ctx, domain.TokenLeader, "Meena")
 	must(t, err)
 
-	h, err := console.New(d, console.Options{Languages: []string{"en", "hi"}, Currency: "INR", Region: "IN", ShortCode: "*384#"})
+	h, err := console.New(d, console.Options{Languages: []string{"en", "hi"}, Currency: "INR", Region: "IN", ShortCode: "*384#", Location: loc})
 	must(t, err)
 	f.app = fiber.New(fiber.Config{ErrorHandler: api.ErrorHandler, DisableStartupMessage: true})
 	h.Mount(f.app)

@@ -270,6 +270,11 @@ func (h *Console) recordPayout(c *fiber.Ctx) error {
 	if err != nil {
 		return h.redirect(c, back, err, "")
 	}
+	if amount <= 0 {
+		// The ledger refuses it too, but in minor units under the API's
+		// field name.
+		return h.redirect(c, back, domain.Errorf(domain.EINVALID, "amount: %s is nothing to pay; type the amount she was paid, e.g. 150", h.money.Format(amount)), "")
+	}
 	ref := strings.TrimSpace(c.FormValue("reference"))
 	formKey := ref == ""
 	if formKey {
@@ -291,6 +296,15 @@ func (h *Console) recordPayout(c *fiber.Ctx) error {
 	if formKey && domain.ErrorCode(err) == domain.ECONFLICT && strings.HasPrefix(domain.ErrorMessage(err), "reference:") {
 		// The leader typed no reference: say what the key is for.
 		err = domain.Errorf(domain.ECONFLICT, "this form already recorded a different payout, so nothing was booked now; reload the page to record another (%s)", domain.ErrorMessage(err))
+	}
+	if domain.ErrorCode(err) == domain.ECONFLICT && strings.HasPrefix(domain.ErrorMessage(err), "amount_minor:") {
+		// Over the balance: the ledger says it in minor units for the API;
+		// the leader typed money, so say it in money.
+		msg := fmt.Sprintf("%s is more than her balance; pay at most the balance shown below", h.money.Format(amount))
+		if pay, perr := h.d.Ledger.Pay(h.ctx(c), memberID); perr == nil {
+			msg = fmt.Sprintf("%s is more than her balance of %s; pay at most the balance", h.money.Format(amount), h.money.Format(pay.Balance))
+		}
+		err = domain.Errorf(domain.ECONFLICT, "%s", msg)
 	}
 	if err != nil {
 		return h.redirect(c, back, err, "")

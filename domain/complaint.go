@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Complaint kinds; the reference letter tells them apart.
@@ -90,6 +91,26 @@ func ParseRef(s string) (string, error) {
 		return "", Errorf(EINVALID, "%q is not a reference; references look like C1042 or P17", s)
 	}
 	return fmt.Sprintf("%s%d", strings.ToUpper(m[1]), n), nil
+}
+
+// refPrefix is a reference at the start of a text, written any of the ways
+// people type it: C1042, #c-1042, "C 1042".
+var refPrefix = regexp.MustCompile(`^#?\s*[CcPp][\s#\-]*[0-9]{1,9}\b`)
+
+// CutRef reads the reference at the start of s (a command's arguments) and
+// returns it in canonical form with the rest of s, trimmed. ok is false
+// when s does not start with a reference.
+func CutRef(s string) (ref, rest string, ok bool) {
+	loc := refPrefix.FindStringIndex(s)
+	if loc == nil {
+		return "", "", false
+	}
+	ref, err := ParseRef(s[:loc[1]])
+	if err != nil {
+		return "", "", false
+	}
+	rest = strings.TrimLeftFunc(s[loc[1]:], func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(":,;.-", r) })
+	return ref, strings.TrimSpace(rest), true
 }
 
 // NewComplaint is what a resident or leader submits.

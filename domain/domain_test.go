@@ -59,6 +59,26 @@ func TestParseRef(t *testing.T) {
 	}
 }
 
+func TestCutRef(t *testing.T) {
+	cases := []struct{ in, ref, rest string }{
+		{"C1042", "C1042", ""},
+		{"c-1042 pipe fixed", "C1042", "pipe fixed"},
+		{"#C 1042: plumber coming", "C1042", "plumber coming"},
+		{"p17.", "P17", ""},
+	}
+	for _, c := range cases {
+		ref, rest, ok := domain.CutRef(c.in)
+		if !ok || ref != c.ref || rest != c.rest {
+			t.Errorf("CutRef(%q) = %q, %q, %v; want %q, %q", c.in, ref, rest, ok, c.ref, c.rest)
+		}
+	}
+	for _, in := range []string{"", "working handpump", "C12a", "C0 fixed", "Cement 10 bags", "the broken tap"} {
+		if ref, _, ok := domain.CutRef(in); ok {
+			t.Errorf("CutRef(%q) = %q, want no reference", in, ref)
+		}
+	}
+}
+
 func TestSMSSegments(t *testing.T) {
 	cases := []struct {
 		text string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -321,7 +320,7 @@ func (in *Inbox) create(ctx context.Context, m *domain.Message, match keywords.M
 
 func (in *Inbox) status(ctx context.Context, m *domain.Message, match keywords.Match) (reply, error) {
 	lang := match.Lang
-	ref, _, ok := splitRef(match.Args)
+	ref, _, ok := domain.CutRef(match.Args)
 	if !ok {
 		return reply{text: in.Keywords.Reply(lang, "status_usage"), lang: lang}, nil
 	}
@@ -374,10 +373,15 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 		return reply{}, err
 	}
 	if err != nil || mem.Role != domain.RoleLeader || mem.Status != domain.MemberActive {
+		if match.Fuzzy {
+			// "NOT C1042 done" from a resident is her sentence, not a
+			// misspelt NOTE: she gets what any text without a keyword gets.
+			return in.handle(ctx, m, in.Keywords.Unmatched(match))
+		}
 		slog.Info("leader command from a non-leader", "phone", domain.MaskPhone(m.Phone), "command", match.Command)
 		return say("leader_only", "keyword", kw)
 	}
-	ref, note, ok := splitRef(match.Args)
+	ref, note, ok := domain.CutRef(match.Args)
 	status := leaderStatus[match.Command]
 	if !ok || match.Command == keywords.Note && note == "" {
 		return say("leader_usage", "keyword", kw)
@@ -410,29 +414,22 @@ func (in *Inbox) leader(ctx context.Context, m *domain.Message, match keywords.M
 	}
 	metrics.Inc("complaint_changed_sms")
 	slog.Info("leader changed a report by sms", "ref", c.Ref, "status", c.Status, "leader", domain.MaskPhone(m.Phone))
+	noted, done := "leader_noted", "leader_done"
+	if c.ReporterPhone != "" {
+		// Her notification was recorded but not sent: the leader must not
+		// count on her knowing.
+		opted, err := in.Messages.IsOptedOut(ctx, c.ReporterPhone)
+		if err != nil {
+			return reply{}, err
+		}
+		if opted {
+			noted, done = "leader_noted_opted_out", "leader_done_opted_out"
+		}
+	}
 	if status == "" {
-		return say("leader_noted", "ref", c.Ref)
+		return say(noted, "ref", c.Ref)
 	}
-	return say("leader_done", "ref", c.Ref, "status", in.Keywords.Reply(lang, "state_"+c.Status))
-}
-
-// refPrefix is a reference at the start of a command's arguments, written
-// any of the ways people type it: C1042, #c-1042, "C 1042".
-var refPrefix = regexp.MustCompile(`^#?\s*[CcPp][\s#\-]*[0-9]{1,9}\b`)
-
-// splitRef reads the reference at the start of args and returns it in
-// canonical form with the rest of args.
-func splitRef(args string) (ref, rest string, ok bool) {
-	loc := refPrefix.FindStringIndex(args)
-	if loc == nil {
-		return "", "", false
-	}
-	ref, err := domain.ParseRef(args[:loc[1]])
-	if err != nil {
-		return "", "", false
-	}
-	rest = strings.TrimLeftFunc(args[loc[1]:], func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune(":,;.-", r) })
-	return ref, strings.TrimSpace(rest), true
+	return say(done, "ref", c.Ref, "status", in.Keywords.Reply(lang, "state_"+c.Status))
 }
 
 func hasNonLatinLetter(s string) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/karyashala/karyashala/ratelimit"
 	"github.com/karyashala/karyashala/sms"
 	"github.com/karyashala/karyashala/sms/internal/smstest"
+	"github.com/karyashala/karyashala/sms/keywords"
 	"github.com/karyashala/karyashala/storage"
 )
 
@@ -120,6 +121,68 @@ func TestLeaderCommands(t *testing.T) {
 	}
 }
 
+// A one-edit guess at a leader command is only taken from a leader and
+// only with a reference after it; from anyone else it is answered as a text
+// with no keyword, so a resident whose complaint starts "Not working" is
+// told how to send it rather than that only leaders can use NOTE. An exact
+// leader keyword from a non-leader is still refused by name.
+func TestFuzzyLeaderCommands(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "r0", "COMPLAINT no water in ward 3")
+	help := send(t, e, resident, "r1", "hello").Text
+	for i, text := range []string{"Not working handpump in ward 5", "NOT C1001 checked", "Eject C1001 from the list?"} {
+		if got := send(t, e, resident, fmt.Sprintf("r%d", i+2), text); got.Text != help {
+			t.Errorf("resident's %q answered %q, want the help reply", text, got.Text)
+		}
+	}
+	if got := send(t, e, resident, "r9", "NOTE C1001 checked"); got.Text != "Sorry, only union leaders can use NOTE. Send HELP to see what you can do." {
+		t.Errorf("resident's exact NOTE answered %q", got.Text)
+	}
+
+	help = send(t, e, smstest.LeaderPhone, "l0", "hello").Text // in her language, Hindi
+	if got := send(t, e, smstest.LeaderPhone, "l1", "Eject the broken tap"); got.Text != help {
+		t.Errorf("leader's %q answered %q, want the help reply", "Eject the broken tap", got.Text)
+	}
+	if c, _ := e.Complaints.ComplaintByRef(ctx, "C1001"); c.Status != domain.StatusNew || c.LatestNote != "" {
+		t.Fatalf("C1001 changed by texts that are no command: %s %q", c.Status, c.LatestNote)
+	}
+	// the rule takes a leader's one-edit guess that names a reference
+	if got := send(t, e, smstest.LeaderPhone, "l2", "NOT C1001 checked"); got.Text != "Note added to C1001. The reporter is told by SMS." {
+		t.Errorf("leader's %q answered %q", "NOT C1001 checked", got.Text)
+	}
+	if c, _ := e.Complaints.ComplaintByRef(ctx, "C1001"); c.Status != domain.StatusNew || c.LatestNote != "checked" {
+		t.Errorf("C1001 after the leader's NOT = %s %q, want a note %q", c.Status, c.LatestNote, "checked")
+	}
+}
+
+// A leader whose change cannot reach the reporter, because she sent STOP,
+// is told so instead of "The reporter is told by SMS", also when the STOP
+// and the change are answered in the same batch.
+func TestLeaderToldReporterSentStop(t *testing.T) {
+	e := smstest.New(t)
+	send(t, e, resident, "r1", "COMPLAINT no water in ward 3")
+	for _, id := range []string{"r2", "l1"} {
+		from, text := resident, "STOP"
+		if id == "l1" {
+			from, text = smstest.LeaderPhone, "ACK C1001"
+		}
+		if err := e.Inbox.Receive(ctx, sms.Inbound{Provider: "test", ProviderID: id, From: from, To: "22384", Text: text}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := e.Out(t, smstest.LeaderPhone)
+	if got := out[len(out)-1].Text; got != "C1001 is now acknowledged. The reporter sent STOP, so she gets no SMS about it; tell her another way." {
+		t.Errorf("ACK after the reporter's STOP answered %q", got)
+	}
+	if got := send(t, e, smstest.LeaderPhone, "l2", "NOTE C1001 tanker on Friday"); got.Text != "Note added to C1001. The reporter sent STOP, so she gets no SMS about it; tell her another way." {
+		t.Errorf("NOTE after the reporter's STOP answered %q", got.Text)
+	}
+	send(t, e, resident, "r3", "START")
+	if got := send(t, e, smstest.LeaderPhone, "l3", "RESOLVE C1001 tanker came"); got.Text != "C1001 is now resolved. The reporter is told by SMS." {
+		t.Errorf("RESOLVE after the reporter's START answered %q", got.Text)
+	}
+}
+
 // After STOP nothing reaches the phone but the one confirmation, until
 // START; STOP inside a sentence is not an opt-out.
 func TestOptOut(t *testing.T) {
@@ -171,6 +234,38 @@ func TestOptOut(t *testing.T) {
 	}
 	if got := send(t, e, resident, "s5", "START"); got.Status != domain.MsgQueued || !strings.HasPrefix(got.Text, "Messages are on again") {
 		t.Fatalf("START reply = %+v", got)
+	}
+}
+
+// A byte-order mark or zero-width space around STOP, as some phones and
+// gateways send it, is still an opt-out.
+func TestOptOutWithInvisibleCharacters(t *testing.T) {
+	e := smstest.New(t)
+	for i, text := range []string{"\ufeffSTOP", "STOP\u200b"} {
+		phone := fmt.Sprintf("+91981234560%d", i)
+		got := send(t, e, phone, fmt.Sprintf("inv%d", i), text)
+		if opted, _ := e.Messages.IsOptedOut(ctx, phone); !opted || !strings.HasPrefix(got.Text, "You will get no more messages") {
+			t.Errorf("%+q: opted out %v, reply %q", text, opted, got.Text)
+		}
+	}
+}
+
+// In a programme whose only language is Hindi, STOP still opts out and is
+// confirmed in Hindi, and a leader's RESOLVE works and is answered in Hindi.
+func TestHindiOnlyProgramme(t *testing.T) {
+	e := smstest.New(t)
+	kw, err := keywords.Load("", []string{"hi"})
+	if err != nil {
+		t.Fatalf("built-in keywords for [hi]: %v", err)
+	}
+	e.Inbox.Keywords = kw
+	send(t, e, resident, "h0", "शिकायत नल टूटा")
+	if got := send(t, e, smstest.LeaderPhone, "h1", "RESOLVE C1001 नल ठीक"); got.Text != "C1001 अब हल है। शिकायतकर्ता को SMS भेजा जाएगा" || got.Lang != "hi" {
+		t.Errorf("RESOLVE in [hi] answered %q (%s)", got.Text, got.Lang)
+	}
+	got := send(t, e, resident, "h2", "STOP")
+	if opted, _ := e.Messages.IsOptedOut(ctx, resident); !opted || got.Text != "अब आपको संदेश नहीं आएँगे। फिर शुरू करने के लिए START भेजें" || got.Lang != "hi" {
+		t.Errorf("STOP in [hi]: opted out %v, reply %q (%s)", opted, got.Text, got.Lang)
 	}
 }
 

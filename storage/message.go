@@ -242,10 +242,11 @@ func (s *MessageService) OptIn(ctx context.Context, phone string) error {
 	})
 }
 
-// IsOptedOut reports whether the phone sent STOP.
+// IsOptedOut reports whether the phone sent STOP; inside Atomically it sees
+// a STOP the same write recorded, as the inbox's batches need.
 func (s *MessageService) IsOptedOut(ctx context.Context, phone string) (bool, error) {
 	var n int
-	err := s.db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM opt_outs WHERE phone = ?`, phone).Scan(&n)
+	err := s.db.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM opt_outs WHERE phone = ?`, phone).Scan(&n)
 	return n > 0, err
 }
 

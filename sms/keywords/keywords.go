@@ -15,6 +15,8 @@ import (
 
 	"github.com/agnivade/levenshtein"
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/karyashala/karyashala/domain"
 )
 
 // Commands the gateway implements; a keyword set maps words to these.
@@ -39,6 +41,19 @@ var commands = []string{Complaint, Idea, Status, Pay, Help, Stop, Start, Ack, No
 // the keyword is the whole message and spelled exactly, so "stop the noise
 // near the school" is not an opt-out and "STEP" is not STOP.
 var alone = map[string]bool{Stop: true, Start: true}
+
+// leader are the commands that change a report. NOT, VOTE and EJECT are
+// everyday words one edit from NOTE and REJECT, so a one-edit guess at one
+// of these counts only when a reference follows ("NOT C1042 checked"): a
+// sentence that merely starts with such a word stays a sentence.
+var leader = map[string]bool{Ack: true, Note: true, Resolve: true, Reject: true}
+
+// AnyLanguage lists, in place of a language, the keywords of a command that
+// belong to no one language (STOP, STATUS), so that a programme in any of
+// its languages has them. A reply to one is in the language the word's
+// script suggests: the first configured language with keywords in that
+// script, for a Latin word in [hi] or [hi, en] Hindi, in [en, hi] English.
+const AnyLanguage = "any"
 
 // fuzzyMin is the shortest keyword (in letters) a misspelling may match.
 const fuzzyMin = 4
@@ -65,7 +80,7 @@ type Match struct {
 type entry struct {
 	command string
 	keyword string
-	lang    string
+	lang    string // "" when listed under AnyLanguage
 	norm    string
 	runes   int
 }
@@ -111,12 +126,28 @@ func (s *Set) Match(text string) Match {
 		e, ok = s.fuzzy(key)
 		m.Fuzzy = ok
 	}
-	if !ok || alone[e.command] && args != "" {
+	if !ok || alone[e.command] && args != "" || m.Fuzzy && leader[e.command] && !startsWithRef(args) {
+		m.Fuzzy = false
 		m.Lang = s.guessLang(word)
 		return m
 	}
 	m.Command, m.Keyword, m.Lang = e.command, e.keyword, e.lang
+	if m.Lang == "" {
+		m.Lang = s.guessLang(word)
+	}
 	return m
+}
+
+// Unmatched is m as it would be had its first word selected no command, for
+// a guess the caller refuses: the inbox refuses a one-edit leader command
+// from a phone that is not a leader's.
+func (s *Set) Unmatched(m Match) Match {
+	return Match{Word: m.Word, Args: m.Args, Lang: s.guessLang(m.Word)}
+}
+
+func startsWithRef(args string) bool {
+	_, _, ok := domain.CutRef(args)
+	return ok
 }
 
 // fuzzy finds the one command whose keyword of fuzzyMin or more letters is
@@ -196,12 +227,13 @@ func (s *Set) Reply(lang, key string, vars ...string) string {
 // HasLang reports whether lang is one the set replies in.
 func (s *Set) HasLang(lang string) bool { return slices.Contains(s.langs, lang) }
 
-// Keywords lists the keywords of a command in a language, as the set spells
-// them; for help texts and docs.
+// Keywords lists the keywords of a command a sender can use in a language,
+// those listed under AnyLanguage included, as the set spells them; for help
+// texts and docs.
 func (s *Set) Keywords(command, lang string) []string {
 	var out []string
 	for _, e := range s.entries {
-		if e.command == command && e.lang == lang {
+		if e.command == command && (e.lang == lang || e.lang == "") {
 			out = append(out, e.keyword)
 		}
 	}
@@ -225,16 +257,38 @@ func Normalize(word string) string {
 // the rest of text with separating spaces and punctuation trimmed, both in
 // NFC.
 func split(text string) (word, rest string) {
-	text = strings.TrimSpace(norm.NFC.String(text))
+	text = strings.TrimFunc(norm.NFC.String(text), isBlank)
 	end := strings.IndexFunc(text, func(r rune) bool { return !isWordRune(r) })
 	if end < 0 {
 		return text, ""
 	}
 	word, rest = text[:end], text[end:]
 	rest = strings.TrimLeftFunc(rest, func(r rune) bool {
-		return unicode.IsSpace(r) || strings.ContainsRune(":,;.!?।-", r)
+		return isBlank(r) || strings.ContainsRune(":,;.!?।-", r)
 	})
-	return word, strings.TrimSpace(rest)
+	return word, strings.TrimRightFunc(rest, isBlank)
+}
+
+// isBlank is white space or a character that shows nothing and that phones,
+// keyboards and gateways slip into a message: a byte-order mark at the
+// start, a zero-width space after a word, direction marks, a soft hyphen.
+// Such a character next to STOP must not hide it. The zero-width joiner and
+// non-joiner are not blank: inside a Devanagari word they choose how it is
+// drawn, and Normalize drops them when comparing.
+func isBlank(r rune) bool {
+	switch {
+	case unicode.IsSpace(r),
+		r == '\u00ad',                // soft hyphen
+		r == '\u180e',                // Mongolian vowel separator, once a space
+		r == '\u200b',                // zero-width space
+		r == '\u200e', r == '\u200f', // left-to-right and right-to-left marks
+		r >= '\u202a' && r <= '\u202e', // direction embeddings and overrides
+		r >= '\u2060' && r <= '\u2064', // word joiner, invisible operators
+		r >= '\u2066' && r <= '\u2069', // direction isolates
+		r == '\ufeff':                  // byte-order mark, zero-width no-break space
+		return true
+	}
+	return false
 }
 
 func isWordRune(r rune) bool {

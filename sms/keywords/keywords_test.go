@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -82,6 +83,57 @@ func TestMatch(t *testing.T) {
 	}
 }
 
+// A one-edit guess at a leader command counts only when a reference
+// follows: everyday words one edit from NOTE and REJECT (NOT, VOTE, EJECT)
+// start ordinary sentences. An exact leader keyword is always the command,
+// so that a leader without a reference is told how to use it.
+func TestFuzzyLeaderCommandNeedsReference(t *testing.T) {
+	s := builtinSet(t)
+	cases := []struct {
+		text, command, args string
+		fuzzy               bool
+	}{
+		{"Not working handpump in ward 5", "", "working handpump in ward 5", false},
+		{"Vote for a new well", "", "for a new well", false},
+		{"Eject the broken tap", "", "the broken tap", false},
+		{"REJEC C1042 not ours", Reject, "C1042 not ours", true},
+		{"RESOLV #c-1042 fixed", Resolve, "#c-1042 fixed", true},
+		// what the rule gives: the reference makes the guess count
+		{"NOT C1001 checked", Note, "C1001 checked", true},
+		{"Eject C1001 from the list?", Reject, "C1001 from the list?", true},
+		{"NOTE working", Note, "working", false},
+		{"REJECT", Reject, "", false},
+	}
+	for _, c := range cases {
+		m := s.Match(c.text)
+		if m.Command != c.command || m.Args != c.args || m.Fuzzy != c.fuzzy {
+			t.Errorf("Match(%q) = {Command:%q Args:%q Fuzzy:%v}, want {%q %q %v}", c.text, m.Command, m.Args, m.Fuzzy, c.command, c.args, c.fuzzy)
+		}
+	}
+}
+
+// Characters that show nothing, which phones and gateways add (a
+// byte-order mark at the start, a zero-width space after a word, direction
+// marks), neither hide a keyword nor end up in its arguments; a joiner
+// inside a Devanagari word is kept.
+func TestMatchIgnoresInvisibleCharacters(t *testing.T) {
+	s := builtinSet(t)
+	cases := []struct{ text, command, args string }{
+		{"\ufeffSTOP", Stop, ""},
+		{"STOP\u200b", Stop, ""},
+		{"\u200e STOP \u2060", Stop, ""},
+		{"\u200bHELP", Help, ""},
+		{"STATUS\u200bC1042", Status, "C1042"},
+		{"\ufeffCOMPLAINT\u200b no water\u200b", Complaint, "no water"},
+		{"शिकायत\u200b नल टूटा\u200d", Complaint, "नल टूटा\u200d"},
+	}
+	for _, c := range cases {
+		if m := s.Match(c.text); m.Command != c.command || m.Args != c.args {
+			t.Errorf("Match(%+q) = {Command:%q Word:%+q Args:%+q}, want {%q %+q}", c.text, m.Command, m.Word, m.Args, c.command, c.args)
+		}
+	}
+}
+
 // Devanagari typed with a decomposed nukta or a zero-width joiner still
 // matches the keyword written the usual way.
 func TestMatchNormalisation(t *testing.T) {
@@ -106,6 +158,34 @@ func TestOnlyConfiguredLanguages(t *testing.T) {
 	}
 	if got := s.Reply("hi", "help"); got != s.Reply("en", "help") {
 		t.Errorf("reply in an unconfigured language should fall back to the default, got %q", got)
+	}
+}
+
+// A programme in Hindi alone has STOP, START, STATUS, PAY and the leader
+// commands too (the built-in set lists them under "any"), and answers them
+// in Hindi; with English first they are answered in English, as before.
+func TestHindiOnlyProgramme(t *testing.T) {
+	s, err := Load("", []string{"hi"})
+	if err != nil {
+		t.Fatalf("built-in keywords for [hi]: %v", err)
+	}
+	for text, command := range map[string]string{"STOP": Stop, "start": Start, "STATUS C1042": Status, "PAY": Pay,
+		"ACK C1042": Ack, "NOTE C1042 plumber": Note, "RESOLVE C1042": Resolve, "REJECT C1042": Reject, "शिकायत नल": Complaint} {
+		if m := s.Match(text); m.Command != command || m.Lang != "hi" {
+			t.Errorf("[hi] Match(%q) = {Command:%q Lang:%q}, want %s in hi", text, m.Command, m.Lang, command)
+		}
+	}
+	if got := s.Keywords(Stop, "hi"); !slices.Contains(got, "STOP") {
+		t.Errorf("Keywords(stop, hi) = %q, want STOP among them", got)
+	}
+	for langs, want := range map[string]string{"en,hi": "en", "hi,en": "hi", "en": "en"} {
+		s, err := Load("", strings.Split(langs, ","))
+		if err != nil {
+			t.Fatalf("built-in keywords for [%s]: %v", langs, err)
+		}
+		if m := s.Match("STOP"); m.Command != Stop || m.Lang != want {
+			t.Errorf("[%s] Match(STOP) = {Command:%q Lang:%q}, want stop in %s", langs, m.Command, m.Lang, want)
+		}
 	}
 }
 

@@ -59,13 +59,16 @@ var replyVars = map[string]struct{ allowed, required []string }{
 	"leader_usage":       {[]string{"keyword"}, nil},
 	"leader_done":        {[]string{"ref", "status"}, nil},
 	"leader_noted":       {[]string{"ref"}, nil},
-	"leader_not_found":   {[]string{"ref"}, nil},
-	"leader_closed":      {[]string{"ref", "status"}, nil},
-	"leader_already":     {[]string{"ref", "status"}, nil},
-	"leader_long_note":   {[]string{"keyword", "ref", "max"}, []string{"max"}},
-	"notify":             {[]string{"ref", "status"}, []string{"ref", "status"}},
-	"notify_note":        {[]string{"ref", "status", "note"}, []string{"ref", "status", "note"}},
-	"error":              {},
+	// the same, when the reporter sent STOP and so is not told
+	"leader_done_opted_out":  {[]string{"ref", "status"}, nil},
+	"leader_noted_opted_out": {[]string{"ref"}, nil},
+	"leader_not_found":       {[]string{"ref"}, nil},
+	"leader_closed":          {[]string{"ref", "status"}, nil},
+	"leader_already":         {[]string{"ref", "status"}, nil},
+	"leader_long_note":       {[]string{"keyword", "ref", "max"}, []string{"max"}},
+	"notify":                 {[]string{"ref", "status"}, []string{"ref", "status"}},
+	"notify_note":            {[]string{"ref", "status", "note"}, []string{"ref", "status", "note"}},
+	"error":                  {},
 }
 
 // ReplyKeys lists every reply a keyword file must give in each language.
@@ -176,9 +179,12 @@ func (l *loader) commands(n *yaml.Node) {
 				l.bad(lv, "expected a list of keywords, e.g. [%s]", strings.ToUpper(k.Value))
 				return
 			}
-			configured := slices.Contains(l.langs, lk.Value)
+			lang, configured := lk.Value, slices.Contains(l.langs, lk.Value)
+			if lang == AnyLanguage {
+				lang, configured = "", true
+			}
 			for _, kw := range lv.Content {
-				if l.keyword(k.Value, lk.Value, kw, configured) {
+				if l.keyword(k.Value, lang, kw, configured) {
 					covered[k.Value] = true
 				}
 			}
