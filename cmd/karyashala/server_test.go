@@ -403,3 +403,19 @@ func TestSimulateWhileServingSuggestsURL(t *testing.T) {
 		t.Fatalf("simulate beside a server: %v, want a refusal suggesting --url", err)
 	}
 }
+
+// The API reads a bare date as that day in the programme's zone, the
+// region's (India's for IN), as the console does.
+func TestReportDaysAreTheRegionsDays(t *testing.T) {
+	srv, s := testServer(t, nil)
+	secret, _, err := s.Tokens.CreateToken(context.Background(), domain.TokenOperator, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := httptest.NewRequest("GET", "/api/v1/reports/summary?from=2026-12-04&to=2026-12-04", nil)
+	req.Header.Set("Authorization", "Bearer "+secret)
+	status, body := do(t, srv, req)
+	if status != 200 || !strings.Contains(body, `"from":"2026-12-04T00:00:00+05:30"`) {
+		t.Fatalf("summary for 2026-12-04 in region IN: %d %s", status, body)
+	}
+}

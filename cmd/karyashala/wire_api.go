@@ -14,6 +14,7 @@ func mountAPI(app *fiber.App, s *services, cfg config.Config) (*component, error
 		Region:    cfg.Region,
 		Languages: cfg.Languages,
 		Currency:  cfg.Currency,
+		Location:  regionLocation(cfg.Region),
 	}).Routes(app)
 	return &component{Name: "api"}, nil
 }

@@ -32,6 +32,7 @@ func mountConsole(app *fiber.App, s *services, cfg config.Config) (*component, e
 		Currency:  cfg.Currency,
 		Region:    cfg.Region,
 		ShortCode: cfg.USSD.ShortCode,
+		Location:  regionLocation(cfg.Region),
 	})
 	if err != nil {
 		return nil, err
