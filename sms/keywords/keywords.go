@@ -104,7 +104,28 @@ func Load(path string, languages []string) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keywords: %w; check keywords.path or leave it empty for the built-in set", err)
 	}
-	return Parse(path, data, languages)
+	return parse(path, data, languages, builtinReplies(languages))
+}
+
+// builtinReplies are the built-in set's replies in those of languages it
+// has: a file written before a reply was added gets the built-in text for
+// it (a new version's new replies would otherwise stop the service from
+// starting until every file was edited).
+func builtinReplies(languages []string) map[string]map[string]string {
+	var have []string
+	for _, l := range languages {
+		if l == "en" || l == "hi" { // the languages of builtin.yaml's replies
+			have = append(have, l)
+		}
+	}
+	if len(have) == 0 {
+		return nil
+	}
+	set, err := Parse(BuiltinName, builtin, have)
+	if err != nil {
+		return nil
+	}
+	return set.replies
 }
 
 // Languages returns the configured languages, the default first.

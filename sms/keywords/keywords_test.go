@@ -316,3 +316,41 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// A keyword file written before a reply was added still loads: the reply
+// it lacks is the built-in one, in each language the built-in set has. A
+// language the built-in set lacks must still give every reply.
+func TestLoadFillsRepliesAddedSince(t *testing.T) {
+	var kept []string
+	for _, line := range strings.Split(string(Builtin()), "\n") {
+		if !strings.Contains(line, "leader_long_note:") {
+			kept = append(kept, line)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "keywords.yaml")
+	if err := os.WriteFile(path, []byte(strings.Join(kept, "\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	set, err := Load(path, []string{"en", "hi"})
+	if err != nil {
+		t.Fatalf("a file without the newer reply leader_long_note: %v", err)
+	}
+	builtin, err := Load("", []string{"en", "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, lang := range []string{"en", "hi"} {
+		got, want := set.Reply(lang, "leader_long_note", "max", "500", "keyword", "NOTE", "ref", "C1"), builtin.Reply(lang, "leader_long_note", "max", "500", "keyword", "NOTE", "ref", "C1")
+		if got != want || got == "" {
+			t.Errorf("%s leader_long_note = %q, want the built-in %q", lang, got, want)
+		}
+	}
+	// A Swahili section has no built-in replies to fall back on.
+	sw := strings.Replace(strings.Join(kept, "\n"), "\n  hi:\n", "\n  sw:\n", 1)
+	if err := os.WriteFile(path, []byte(sw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path, []string{"en", "sw"}); err == nil || !strings.Contains(err.Error(), "language sw lacks replies leader_long_note") {
+		t.Fatalf("a sw section without leader_long_note: %v", err)
+	}
+}

@@ -90,6 +90,7 @@ type loader struct {
 	problems Problems
 	set      *Set
 	seen     map[string]*yaml.Node // normalised keyword -> where it was first listed
+	fallback map[string]map[string]string
 }
 
 func (l *loader) bad(n *yaml.Node, format string, args ...any) {
@@ -100,10 +101,16 @@ func (l *loader) bad(n *yaml.Node, format string, args ...any) {
 // the configured languages; keywords of languages not configured are
 // ignored, replies must cover every configured one.
 func Parse(name string, data []byte, languages []string) (*Set, error) {
+	return parse(name, data, languages, nil)
+}
+
+// parse is Parse with replies to fall back on, by language and key, for
+// the ones the file lacks.
+func parse(name string, data []byte, languages []string, fallback map[string]map[string]string) (*Set, error) {
 	if len(languages) == 0 {
 		return nil, fmt.Errorf("keywords: no languages configured; set languages, e.g. [en, hi]")
 	}
-	l := &loader{file: name, langs: languages, seen: map[string]*yaml.Node{}, set: &Set{
+	l := &loader{file: name, langs: languages, fallback: fallback, seen: map[string]*yaml.Node{}, set: &Set{
 		langs:   slices.Clone(languages),
 		exact:   map[string]entry{},
 		replies: map[string]map[string]string{},
@@ -261,9 +268,14 @@ func (l *loader) replies(n *yaml.Node) {
 		})
 		var missing []string
 		for _, key := range ReplyKeys() {
-			if _, ok := t[key]; !ok {
-				missing = append(missing, key)
+			if _, ok := t[key]; ok {
+				continue
 			}
+			if text, ok := l.fallback[lk.Value][key]; ok {
+				t[key] = text
+				continue
+			}
+			missing = append(missing, key)
 		}
 		if len(missing) > 0 && lv.Kind == yaml.MappingNode {
 			l.bad(lk, "language %s lacks replies %s; copy them from the built-in set (docs/sms.md)", lk.Value, strings.Join(missing, ", "))
