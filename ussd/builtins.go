@@ -71,7 +71,10 @@ func Builtins(svc domain.Services, opt BuiltinOptions) *Registry {
 		Outcomes: []string{"ok", "not_registered"}, Run: b.pay})
 	r.AddAction(&Action{Name: "sign_up_training", Doc: "books the caller on a training",
 		Params:   []string{"training_id"},
-		Outcomes: []string{"ok", "full", "already", "started", "not_active", "not_registered"}, Run: b.signUp})
+		Outcomes: []string{"ok", "full", "already", "started", "not_active", "not_registered"},
+		// not_active came on 2026-12-04; menus from before route a member
+		// who is not active where they route one who is not registered.
+		Instead: map[string]string{"not_active": "not_registered"}, Run: b.signUp})
 	r.AddAction(&Action{Name: "request_training", Doc: "records a training topic the caller asks for",
 		Params:   []string{"topic"},
 		Outcomes: []string{"ok", "not_registered"}, Run: b.requestTraining})

@@ -294,7 +294,7 @@ func (c *checker) action(s *Screen, what string) {
 	if _, ok := s.On["default"]; !ok {
 		var missing []string
 		for _, o := range a.Outcomes {
-			if _, ok := s.On[o]; !ok {
+			if _, ok := s.On[o]; !ok && s.On[a.Instead[o]].ID == "" {
 				missing = append(missing, o)
 			}
 		}

@@ -669,6 +669,9 @@ func (h *hop) act(s *Screen) (string, error) {
 	if !ok {
 		next, ok = s.On["default"]
 	}
+	if older := a.Instead[out]; !ok && older != "" {
+		next, ok = s.On[older]
+	}
 	if !ok {
 		return "", fmt.Errorf("screen %s: action %s returned outcome %q, which the menu does not route", s.ID, a.Name, out)
 	}

@@ -34,7 +34,11 @@ type Action struct {
 	Params   []string // required parameters, given by the screen's with:
 	Optional []string
 	Outcomes []string
-	Run      func(ctx context.Context, c *Call, args map[string]string) (outcome string, result Item, err error)
+	// Instead names, for an outcome added after menus were written, the
+	// older outcome whose route it takes when a menu does not route it, so
+	// those menus keep passing the check and working.
+	Instead map[string]string
+	Run     func(ctx context.Context, c *Call, args map[string]string) (outcome string, result Item, err error)
 }
 
 // Registry is the set of data sources and actions menus may name. The

@@ -79,3 +79,30 @@ func TestOpenTasksAreTheCallersWorkshops(t *testing.T) {
 		}
 	}
 }
+
+// Menus written before sign_up_training had its not_active outcome still
+// pass the check, and a member who is not active goes where they send one
+// who is not registered.
+func TestMenusFromBeforeNotActive(t *testing.T) {
+	src := strings.Replace(string(ussd.BuiltinSource().Data), "      started: training_started\n      not_active: not_active\n", "      started: training_started\n", 1)
+	if src == string(ussd.BuiltinSource().Data) {
+		t.Fatal("the built-in menus no longer route sign_up_training's not_active as this test expects")
+	}
+	e := newEnv(t)
+	m, probs := ussd.Parse([]ussd.Source{{Name: "old.yaml", Data: []byte(src)}}, e.eng.Options())
+	if len(probs) > 0 {
+		t.Fatalf("menus from before not_active refused: %v", probs)
+	}
+	e.newEngine(m)
+	ctx := context.Background()
+	var resp ussd.Response
+	for i, text := range []string{"", "4", "4*1", "4*1*1"} {
+		var err error
+		if resp, err = e.eng.Handle(ctx, ussd.Request{SessionID: "old", Phone: phoneRekha, ServiceCode: "*384#", Text: text}); err != nil {
+			t.Fatalf("hop %d: %v", i, err)
+		}
+	}
+	if resp.End || !strings.HasPrefix(resp.Text, "Karyashala\n1. Open tasks") {
+		t.Fatalf("a pending member signing up on old menus: %+v, want the home menu (not_registered's route, start)", resp)
+	}
+}
