@@ -25,20 +25,27 @@ func TestDemoWithEnglishOnly(t *testing.T) {
 	}
 }
 
-// A demo that cannot load says nothing was written and what to do.
-func TestDemoRefusedSaysWhatToDo(t *testing.T) {
+// emptyServices opens the services on a new database with the defaults.
+func emptyServices(t *testing.T) (config.Config, *services) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DB.Path = filepath.Join(t.TempDir(), "k.db")
 	s, err := openServices(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() { s.Close() })
+	return cfg, s
+}
+
+// A demo that cannot load says nothing was written and what to do.
+func TestDemoRefusedSaysWhatToDo(t *testing.T) {
+	cfg, s := emptyServices(t)
 	ctx := context.Background()
 	if err := s.Members.CreateMember(ctx, &domain.Member{Phone: demo.LeaderPhone, Role: domain.RoleWorker, Status: domain.MemberPending}); err != nil {
 		t.Fatal(err)
 	}
-	err = loadDemo(ctx, s, cfg)
+	err := loadDemo(ctx, s, cfg)
 	if err == nil || !strings.Contains(err.Error(), "already registered") || !strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), "db.path") {
 		t.Fatalf("loadDemo with the leader's phone taken: %v", err)
 	}
@@ -50,13 +57,7 @@ func TestDemoRefusedSaysWhatToDo(t *testing.T) {
 // The demo's phones are made up: with a carrier as the sender, one of them
 // would get a real SMS, so --demo is refused and nothing is written.
 func TestDemoRefusedWithACarrier(t *testing.T) {
-	cfg := config.Default()
-	cfg.DB.Path = filepath.Join(t.TempDir(), "k.db")
-	s, err := openServices(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	cfg, s := emptyServices(t)
 	ctx := context.Background()
 	for _, c := range []struct {
 		sender, base string
