@@ -1,7 +1,6 @@
 package api
 
 import (
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -110,11 +109,7 @@ func (a *API) createComplaint(c *fiber.Ctx) error {
 
 // complaintRef reads the {ref} path parameter in any form people type it.
 func complaintRef(c *fiber.Ctx) (string, error) {
-	raw := c.Params("ref")
-	if u, err := url.PathUnescape(raw); err == nil {
-		raw = u // "%23C1042" is how a client sends "#C1042"
-	}
-	ref, err := domain.ParseRef(raw)
+	ref, err := domain.ParseRef(PathParam(c, "ref"))
 	if err != nil {
 		return "", domain.Errorf(domain.EINVALID, "ref: %s", domain.ErrorMessage(err))
 	}

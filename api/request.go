@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"reflect"
 	"slices"
 	"strconv"
@@ -112,6 +113,17 @@ func example(v any) string {
 		fs[i] = strconv.Quote(f) + ": ..."
 	}
 	return "{" + strings.Join(fs, ", ") + "}"
+}
+
+// PathParam is the path parameter name unescaped: Fiber gives the segment
+// as sent, and clients and browsers send "#C1042" as %23C1042 and "C 1042"
+// as C%201042. A segment that is not valid escaping is given as sent.
+func PathParam(c *fiber.Ctx, name string) string {
+	raw := c.Params(name)
+	if u, err := url.PathUnescape(raw); err == nil {
+		return u
+	}
+	return raw
 }
 
 // pathID reads a positive integer path parameter; what names the thing for

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/domain"
 )
 
@@ -222,16 +223,10 @@ func (h *Console) changeComplaint(c *fiber.Ctx) error {
 	return h.redirect(c, back, nil, msg)
 }
 
-// pathRef reads the report's reference from the URL path. Fiber gives the
-// segment still escaped, and a browser or a typed link escapes "#C1042" as
-// %23C1042 and "C 1042" as C%201042; both must find the report, as the API
-// finds them.
+// pathRef reads the report's reference from the URL path, escaped or not
+// ("%23C1042", "C%201042"), as the API reads it.
 func pathRef(c *fiber.Ctx) (string, error) {
-	raw := c.Params("ref")
-	if u, err := url.PathUnescape(raw); err == nil {
-		raw = u
-	}
-	return domain.ParseRef(raw)
+	return domain.ParseRef(api.PathParam(c, "ref"))
 }
 
 func contains(list []string, s string) bool {
