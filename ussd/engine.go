@@ -253,14 +253,7 @@ func (e *Engine) apology(ctx context.Context, r Request, st *state, err error) (
 		}
 		lang = e.langFor(r, remembered, "")
 	}
-	text := "Sorry, something went wrong. Please dial again later."
-	if m := e.menus.Load(); m != nil {
-		if t := m.System["apology"]; t != nil {
-			if s := t.Src[lang]; s != "" {
-				text = actionRE.ReplaceAllString(s, "")
-			}
-		}
-	}
+	text := endText(e.menus.Load(), "apology", lang, "Sorry, something went wrong. Please dial again later.")
 	return Response{End: true, Text: text}, fmt.Errorf("ussd hop for %s: %w", domain.MaskPhone(r.Phone), err)
 }
 
@@ -272,12 +265,21 @@ func (e *Engine) tooMany(m *Menus, r Request) string {
 	if lang == "" {
 		lang = e.langFor(r, "", "")
 	}
-	if t := m.System["too_many"]; t != nil {
-		if s := t.Src[lang]; s != "" {
-			return actionRE.ReplaceAllString(s, "")
+	return endText(m, "too_many", lang, "Too many requests from this phone. Please wait a minute and dial again.")
+}
+
+// endText is the system text key of the engine's own END screens in lang,
+// shown as written (no templates), or fallback when the menus (if any)
+// have none in lang.
+func endText(m *Menus, key, lang, fallback string) string {
+	if m != nil {
+		if t := m.System[key]; t != nil {
+			if s := t.Src[lang]; s != "" {
+				return actionRE.ReplaceAllString(s, "")
+			}
 		}
 	}
-	return "Too many requests from this phone. Please wait a minute and dial again."
+	return fallback
 }
 
 // langFor picks a new session's language: the request's override, the

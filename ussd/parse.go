@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -179,7 +180,7 @@ func (p *parser) parse(data []byte) {
 			}
 			p.pairs(v, func(k2, v2 *yaml.Node) {
 				if !contains(systemKeys, k2.Value) && !contains(optionalSystemKeys, k2.Value) {
-					p.errf(k2, "unknown system text %q; known: %s", k2.Value, strings.Join(append(systemKeys[:len(systemKeys):len(systemKeys)], optionalSystemKeys...), ", "))
+					p.errf(k2, "unknown system text %q; known: %s", k2.Value, strings.Join(slices.Concat(systemKeys, optionalSystemKeys), ", "))
 					return
 				}
 				if _, dup := p.m.System[k2.Value]; dup {
