@@ -746,7 +746,6 @@ func (b *batch) run(j *writeJob) {
 func (b *batch) abort(err error) {
 	b.tx.Rollback()
 	b.tx = nil
-	b.db.rolledBack.Store(false)
 	for _, i := range b.in {
 		b.errs[i] = err
 	}
