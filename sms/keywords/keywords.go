@@ -15,6 +15,7 @@ import (
 
 	"github.com/agnivade/levenshtein"
 	"golang.org/x/text/unicode/norm"
+	"gopkg.in/yaml.v3"
 
 	"github.com/karyashala/karyashala/domain"
 )
@@ -112,9 +113,15 @@ func Load(path string, languages []string) (*Set, error) {
 // it (a new version's new replies would otherwise stop the service from
 // starting until every file was edited).
 func builtinReplies(languages []string) map[string]map[string]string {
+	var doc struct {
+		Replies map[string]yaml.Node `yaml:"replies"`
+	}
+	if err := yaml.Unmarshal(builtin, &doc); err != nil {
+		return nil
+	}
 	var have []string
 	for _, l := range languages {
-		if l == "en" || l == "hi" { // the languages of builtin.yaml's replies
+		if _, ok := doc.Replies[l]; ok {
 			have = append(have, l)
 		}
 	}
