@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -293,11 +294,11 @@ func (h *Console) recordPayout(c *fiber.Ctx) error {
 		Note:        strings.TrimSpace(c.FormValue("note")),
 	}
 	e, err := h.d.Ledger.RecordPayout(h.ctx(c), p, actor(c))
-	if formKey && domain.ErrorCode(err) == domain.ECONFLICT && strings.HasPrefix(domain.ErrorMessage(err), "reference:") {
+	if formKey && errors.Is(err, domain.ErrReferenceUsed) {
 		// The leader typed no reference: say what the key is for.
 		err = domain.Errorf(domain.ECONFLICT, "this form already recorded a different payout, so nothing was booked now; reload the page to record another (%s)", domain.ErrorMessage(err))
 	}
-	if domain.ErrorCode(err) == domain.ECONFLICT && strings.HasPrefix(domain.ErrorMessage(err), "amount_minor:") {
+	if errors.Is(err, domain.ErrOverBalance) {
 		// Over the balance: the ledger says it in minor units for the API;
 		// the leader typed money, so say it in money.
 		msg := fmt.Sprintf("%s is more than her balance; pay at most the balance shown below", h.money.Format(amount))

@@ -2,7 +2,17 @@ package domain
 
 import (
 	"context"
+	"errors"
 	"time"
+)
+
+// ErrOverBalance and ErrReferenceUsed are in the chain of RecordPayout's
+// ECONFLICT, for a caller that says it its own way (test with errors.Is):
+// the payout is more than the balance, or its reference was used for
+// another payout.
+var (
+	ErrOverBalance   = errors.New("more than the balance")
+	ErrReferenceUsed = errors.New("reference used for another payout")
 )
 
 // Ledger entry kinds.
@@ -51,7 +61,9 @@ type LedgerService interface {
 	Pay(ctx context.Context, memberID int64) (*PayFigures, error)
 	// RecordPayout books a payment, atomically against the balance: EINVALID
 	// for a non-positive amount, ENOTFOUND, ECONFLICT when it exceeds the
-	// balance. A repeated Reference returns the first entry unchanged.
+	// balance (with ErrOverBalance) or its Reference was another payout's
+	// (with ErrReferenceUsed). A repeated Reference of the same payout
+	// returns the first entry unchanged.
 	RecordPayout(ctx context.Context, p Payout, by string) (*LedgerEntry, error)
 	// Entries lists a member's ledger newest first.
 	Entries(ctx context.Context, memberID int64, cursor string, limit int) ([]*LedgerEntry, string, error)

@@ -60,8 +60,8 @@ func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by st
 			prev, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryCols+` FROM ledger WHERE reference = ?`, p.Reference))
 			if err == nil {
 				if prev.MemberID != p.MemberID || prev.AmountMinor != p.AmountMinor {
-					return domain.Errorf(domain.ECONFLICT, "reference: %q was already used for a payout of %d to member %d on %s (entry %d); nothing was booked now, use the new payment's own reference",
-						p.Reference, prev.AmountMinor, prev.MemberID, prev.CreatedAt.Format(time.DateOnly), prev.ID)
+					return fmt.Errorf("%w: %w", domain.ErrReferenceUsed, domain.Errorf(domain.ECONFLICT, "reference: %q was already used for a payout of %d to member %d on %s (entry %d); nothing was booked now, use the new payment's own reference",
+						p.Reference, prev.AmountMinor, prev.MemberID, prev.CreatedAt.Format(time.DateOnly), prev.ID))
 				}
 				e = prev
 				return nil
@@ -77,7 +77,7 @@ func (s *LedgerService) RecordPayout(ctx context.Context, p domain.Payout, by st
 			return err
 		}
 		if p.AmountMinor > b {
-			return domain.Errorf(domain.ECONFLICT, "amount_minor: %d is more than the balance of %d; pay at most the balance", p.AmountMinor, b)
+			return fmt.Errorf("%w: %w", domain.ErrOverBalance, domain.Errorf(domain.ECONFLICT, "amount_minor: %d is more than the balance of %d; pay at most the balance", p.AmountMinor, b))
 		}
 		var ref any
 		if p.Reference != "" {
