@@ -41,6 +41,14 @@ type Receiver interface {
 // concatenated segments, Twilio's own limit.
 const MaxText = 1600
 
+// ReadBufferSize is what a server must read at once of a callback's request
+// line and headers (fiber.Config.ReadBufferSize, 4 KB by default). Kannel's
+// get-url carries the text in the query: MaxText Devanagari letters, three
+// UTF-8 bytes each written %XX, are nine bytes a letter, and with 4 KB
+// for the other fields and headers the longest text we accept fits. A
+// request past the buffer is refused with 431 before any handler sees it.
+const ReadBufferSize = MaxText*9 + 4<<10
+
 // cleanText makes carrier text safe to store: valid UTF-8 and no NULs.
 func cleanText(s string) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")

@@ -25,6 +25,7 @@ import (
 	"github.com/karyashala/karyashala/api"
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/metrics"
+	"github.com/karyashala/karyashala/sms"
 )
 
 // component is a channel mounted on the server: its routes are added by its
@@ -89,6 +90,7 @@ func newServer(s *services, cfg config.Config) (*server, error) {
 		Immutable:             true,
 		ErrorHandler:          api.ErrorHandler,
 		BodyLimit:             256 << 10,
+		ReadBufferSize:        sms.ReadBufferSize, // a long Hindi text in Kannel's query
 		ReadTimeout:           30 * time.Second,
 		WriteTimeout:          30 * time.Second,
 		IdleTimeout:           120 * time.Second,

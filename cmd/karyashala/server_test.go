@@ -19,6 +19,7 @@ import (
 
 	"github.com/karyashala/karyashala/config"
 	"github.com/karyashala/karyashala/domain"
+	"github.com/karyashala/karyashala/sms"
 )
 
 // testServer is the whole app, every channel mounted, on a fresh database.
@@ -417,5 +418,22 @@ func TestReportDaysAreTheRegionsDays(t *testing.T) {
 	status, body := do(t, srv, req)
 	if status != 200 || !strings.Contains(body, `"from":"2026-12-04T00:00:00+05:30"`) {
 		t.Fatalf("summary for 2026-12-04 in region IN: %d %s", status, body)
+	}
+}
+
+// Kannel's get-url carries the text in the query: the longest text
+// accepted, in Hindi (nine bytes a letter once escaped), is read and stored,
+// not refused before the handler with 431.
+func TestKannelLongestHindiTextIsRead(t *testing.T) {
+	srv, s := testServer(t, nil)
+	text := "शिकायत " + strings.Repeat("क", sms.MaxText-len([]rune("शिकायत ")))
+	q := url.Values{"from": {"+919800000050"}, "to": {"384"}, "id": {"long-1"}, "text": {text}}
+	status, body := do(t, srv, httptest.NewRequest("GET", "/sms/kannel/inbound?"+q.Encode(), nil))
+	if status != 200 {
+		t.Fatalf("a %d-letter Hindi text through Kannel (%d bytes of query): %d %q", sms.MaxText, len(q.Encode()), status, body)
+	}
+	ms, _, err := s.Messages.FindMessages(context.Background(), domain.MessageFilter{Direction: domain.DirIn, Phone: "+919800000050", Limit: 1})
+	if err != nil || len(ms) != 1 || ms[0].Text != text {
+		t.Fatalf("the long text is not stored whole: %d messages, %v", len(ms), err)
 	}
 }

@@ -64,7 +64,7 @@ func New(t testing.TB) *Env {
 			t.Fatal(err)
 		}
 	}
-	e.App = fiber.New(fiber.Config{ErrorHandler: api.ErrorHandler, DisableStartupMessage: true})
+	e.App = fiber.New(fiber.Config{ErrorHandler: api.ErrorHandler, ReadBufferSize: sms.ReadBufferSize, DisableStartupMessage: true})
 	return e
 }
 
